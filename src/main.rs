@@ -1,1 +1,148 @@
-fn main() {}
+//! tipline: intake and case system for reports about safety-production training and exams.
+//!
+//! `main` parses the command line, sets up logging and configuration, and hands over to a command
+//! in `cli/`. See ARCHITECTURE.md for the map of the code.
+
+mod app;
+mod channels;
+mod cli;
+mod config;
+mod indexer;
+mod ingest;
+mod pipeline;
+mod store;
+mod web;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// tipline — 安全生产培训考试举报受理与案件系统
+#[derive(Parser, Debug)]
+#[command(name = "tipline", version, about)]
+struct Cli {
+    /// Data directory (SQLite database, search index, configuration).
+    #[arg(
+        long,
+        global = true,
+        env = "TIPLINE_DATA",
+        default_value = "tipline-data"
+    )]
+    data: PathBuf,
+    /// Database URL (sqlite://… or postgres://…); default: SQLite in the data directory.
+    #[arg(long, global = true, env = "TIPLINE_DATABASE_URL")]
+    database_url: Option<String>,
+    /// Configuration file (TOML); default: <data>/tipline.toml when present.
+    #[arg(long, global = true, env = "TIPLINE_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the HTTP server (API) with the writer and the indexer.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "TIPLINE_BIND")]
+        bind: Option<String>,
+    },
+    /// Import reports from JSONL files (one envelope a line).
+    Import {
+        /// Files to import.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Export every report with its case and decisions.
+    Export {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: cli::export::Format,
+        /// Include reporter identity (confidential).
+        #[arg(long)]
+        with_identity: bool,
+    },
+    /// Write synthetic reports (JSONL) for benchmarks and demos.
+    Generate {
+        /// How many reports.
+        #[arg(long, default_value_t = 1000)]
+        count: u64,
+        /// Random seed (the same seed gives the same reports).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Share of reports that repeat an earlier matter (0–1).
+        #[arg(long, default_value_t = 0.1)]
+        duplicate_share: f64,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: cli::users::UserCommand,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: cli::users::TokenCommand,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let default_level = if matches!(cli.command, Command::Serve { .. }) {
+        "info"
+    } else {
+        "warn"
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TIPLINE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return std::process::ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => std::process::ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<u8> {
+    let mut config = config::Config::load(&cli.data, cli.config.as_deref())?;
+    if let Some(url) = cli.database_url.filter(|u| !u.is_empty()) {
+        config.database_url = Some(url);
+    }
+    match cli.command {
+        Command::Serve { bind } => {
+            if let Some(bind) = bind {
+                config.bind = bind;
+            }
+            cli::serve::run(config).await.map(|_| 0)
+        }
+        Command::Import { files } => cli::import::run(config, &files).await,
+        Command::Export {
+            format,
+            with_identity,
+        } => cli::export::run(config, format, with_identity)
+            .await
+            .map(|_| 0),
+        Command::Generate {
+            count,
+            seed,
+            duplicate_share,
+        } => cli::generate::run(count, seed, duplicate_share).map(|_| 0),
+        Command::User { command } => cli::users::user(config, command).await.map(|_| 0),
+        Command::Token { command } => cli::users::token(config, command).await.map(|_| 0),
+    }
+}

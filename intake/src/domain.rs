@@ -120,8 +120,14 @@ mod tests {
         for c in Category::ALL {
             assert_eq!(c.code().parse::<Category>().unwrap(), *c);
         }
-        assert_eq!("hotline_12345".parse::<Channel>().unwrap(), Channel::Hotline12345);
+        assert_eq!(
+            "hotline_12345".parse::<Channel>().unwrap(),
+            Channel::Hotline12345
+        );
         assert!("fax".parse::<Channel>().is_err());
-        assert_eq!(serde_json::to_string(&SubjectKind::ExamInstitution).unwrap(), "\"exam_institution\"");
+        assert_eq!(
+            serde_json::to_string(&SubjectKind::ExamInstitution).unwrap(),
+            "\"exam_institution\""
+        );
     }
 }

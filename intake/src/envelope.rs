@@ -104,7 +104,10 @@ pub struct Reporter {
 impl Reporter {
     /// True when nothing identifies the reporter.
     pub fn is_empty(&self) -> bool {
-        self.name.is_none() && self.phone.is_none() && self.email.is_none() && self.id_number.is_none()
+        self.name.is_none()
+            && self.phone.is_none()
+            && self.email.is_none()
+            && self.id_number.is_none()
     }
 }
 
@@ -132,7 +135,9 @@ pub enum EnvelopeError {
     #[error("field `channel`: unknown channel {0:?}")]
     UnknownChannel(String),
     /// A timestamp that is not RFC 3339.
-    #[error("field `{field}`: {value:?} is not a timestamp (RFC 3339, e.g. 2024-05-06T09:12:00+08:00)")]
+    #[error(
+        "field `{field}`: {value:?} is not a timestamp (RFC 3339, e.g. 2024-05-06T09:12:00+08:00)"
+    )]
     BadTimestamp {
         /// The field.
         field: &'static str,
@@ -181,7 +186,9 @@ impl EnvelopeError {
             EnvelopeError::BadTimestamp { field, value } => {
                 format!("字段“{field}”：“{value}”不是有效时间（应为 RFC 3339 格式，如 2024-05-06T09:12:00+08:00）")
             }
-            EnvelopeError::TooLong { field, chars, max } => format!("字段“{field}”过长：{chars} 个字符，最多 {max} 个"),
+            EnvelopeError::TooLong { field, chars, max } => {
+                format!("字段“{field}”过长：{chars} 个字符，最多 {max} 个")
+            }
             EnvelopeError::Invalid { field, reason } => format!("字段“{field}”无效：{reason}"),
         }
     }
@@ -189,13 +196,22 @@ impl EnvelopeError {
 
 /// Parses a timestamp: RFC 3339, or `YYYY-MM-DD HH:MM[:SS]` read as Beijing time (as 12345
 /// platforms and spreadsheets write it).
-pub fn parse_timestamp(field: &'static str, raw: &str) -> Result<DateTime<FixedOffset>, EnvelopeError> {
+pub fn parse_timestamp(
+    field: &'static str,
+    raw: &str,
+) -> Result<DateTime<FixedOffset>, EnvelopeError> {
     let s = raw.trim();
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t);
     }
     let beijing = FixedOffset::east_opt(8 * 3600).expect("valid offset");
-    for format in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%dT%H:%M:%S"] {
+    for format in [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y/%m/%d %H:%M:%S",
+        "%Y/%m/%d %H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+    ] {
         if let Ok(naive) = NaiveDateTime::parse_from_str(s, format) {
             if let Some(t) = beijing.from_local_datetime(&naive).single() {
                 return Ok(t);
@@ -204,12 +220,22 @@ pub fn parse_timestamp(field: &'static str, raw: &str) -> Result<DateTime<FixedO
     }
     if let Ok(date) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         let naive = date.and_hms_opt(0, 0, 0).expect("midnight exists");
-        return Ok(beijing.from_local_datetime(&naive).single().expect("fixed offset"));
+        return Ok(beijing
+            .from_local_datetime(&naive)
+            .single()
+            .expect("fixed offset"));
     }
-    Err(EnvelopeError::BadTimestamp { field, value: s.chars().take(60).collect() })
+    Err(EnvelopeError::BadTimestamp {
+        field,
+        value: s.chars().take(60).collect(),
+    })
 }
 
-fn limited(field: &'static str, value: Option<String>, max: usize) -> Result<Option<String>, EnvelopeError> {
+fn limited(
+    field: &'static str,
+    value: Option<String>,
+    max: usize,
+) -> Result<Option<String>, EnvelopeError> {
     let Some(v) = value else { return Ok(None) };
     let v = v.trim();
     if v.is_empty() {
@@ -232,21 +258,29 @@ impl Envelope {
 
     /// Parses the loose wire shape into a typed envelope.
     pub fn parse(wire: EnvelopeWire) -> Result<Envelope, EnvelopeError> {
-        let channel_raw = limited("channel", wire.channel, 64)?.ok_or(EnvelopeError::Missing("channel"))?;
-        let channel = channel_raw.parse().map_err(|_| EnvelopeError::UnknownChannel(channel_raw.clone()))?;
+        let channel_raw =
+            limited("channel", wire.channel, 64)?.ok_or(EnvelopeError::Missing("channel"))?;
+        let channel = channel_raw
+            .parse()
+            .map_err(|_| EnvelopeError::UnknownChannel(channel_raw.clone()))?;
         let external_id = match wire.external_id {
             None | Some(serde_json::Value::Null) => None,
             Some(serde_json::Value::String(s)) => Some(s),
             Some(serde_json::Value::Number(n)) => Some(n.to_string()),
             Some(_) => {
-                return Err(EnvelopeError::Invalid { field: "external_id", reason: "must be a string".into() })
+                return Err(EnvelopeError::Invalid {
+                    field: "external_id",
+                    reason: "must be a string".into(),
+                })
             }
         };
-        let external_id =
-            limited("external_id", external_id, MAX_SHORT_CHARS)?.ok_or(EnvelopeError::Missing("external_id"))?;
-        let received_raw = limited("received_at", wire.received_at, 64)?.ok_or(EnvelopeError::Missing("received_at"))?;
+        let external_id = limited("external_id", external_id, MAX_SHORT_CHARS)?
+            .ok_or(EnvelopeError::Missing("external_id"))?;
+        let received_raw = limited("received_at", wire.received_at, 64)?
+            .ok_or(EnvelopeError::Missing("received_at"))?;
         let received_at = parse_timestamp("received_at", &received_raw)?;
-        let text = limited("text", wire.text, MAX_TEXT_CHARS)?.ok_or(EnvelopeError::Missing("text"))?;
+        let text =
+            limited("text", wire.text, MAX_TEXT_CHARS)?.ok_or(EnvelopeError::Missing("text"))?;
         let deadline = match limited("deadline", wire.deadline, 64)? {
             Some(d) => Some(parse_timestamp("deadline", &d)?),
             None => None,
@@ -270,7 +304,8 @@ impl Envelope {
                     kind,
                     address: limited("subject.address", s.address, MAX_SHORT_CHARS)?,
                 };
-                (hint.name.is_some() || hint.kind.is_some() || hint.address.is_some()).then_some(hint)
+                (hint.name.is_some() || hint.kind.is_some() || hint.address.is_some())
+                    .then_some(hint)
             }
         };
         Ok(Envelope {
@@ -332,7 +367,11 @@ fn parse_reporter(r: ReporterWire) -> Result<Reporter, EnvelopeError> {
 
 /// The phone of a reporter, parsed, when it is a real number (not masked).
 pub fn reporter_phone(reporter: &Reporter) -> Option<Phone> {
-    reporter.phone.as_deref().and_then(parse_phone).filter(|p| !matches!(p, Phone::Masked(_)))
+    reporter
+        .phone
+        .as_deref()
+        .and_then(parse_phone)
+        .filter(|p| !matches!(p, Phone::Masked(_)))
 }
 
 #[cfg(test)]
@@ -350,28 +389,46 @@ mod tests {
         assert_eq!(e.text, "包过班");
         assert_eq!(e.reporter.phone.as_deref(), Some("13904125566"));
         assert_eq!(e.reporter.email.as_deref(), Some("zhang@example.com"));
-        assert_eq!(e.subject.unwrap().kind, Some(SubjectKind::TrainingInstitution));
+        assert_eq!(
+            e.subject.unwrap().kind,
+            Some(SubjectKind::TrainingInstitution)
+        );
     }
 
     #[test]
     fn each_bad_field_is_named() {
         let bad = |json: &str| Envelope::from_json(json).unwrap_err();
-        assert_eq!(bad(r#"{"channel":"web_form"}"#), EnvelopeError::Missing("external_id"));
         assert_eq!(
-            bad(r#"{"channel":"fax","external_id":"1","received_at":"2024-05-06T09:12:00+08:00","text":"x"}"#),
+            bad(r#"{"channel":"web_form"}"#),
+            EnvelopeError::Missing("external_id")
+        );
+        assert_eq!(
+            bad(
+                r#"{"channel":"fax","external_id":"1","received_at":"2024-05-06T09:12:00+08:00","text":"x"}"#
+            ),
             EnvelopeError::UnknownChannel("fax".into())
         );
         assert!(matches!(
             bad(r#"{"channel":"email","external_id":"1","received_at":"yesterday","text":"x"}"#),
-            EnvelopeError::BadTimestamp { field: "received_at", .. }
+            EnvelopeError::BadTimestamp {
+                field: "received_at",
+                ..
+            }
         ));
         assert_eq!(
-            bad(r#"{"channel":"email","external_id":"1","received_at":"2024-05-06T09:12:00+08:00","text":"  "}"#),
+            bad(
+                r#"{"channel":"email","external_id":"1","received_at":"2024-05-06T09:12:00+08:00","text":"  "}"#
+            ),
             EnvelopeError::Missing("text")
         );
         let long = "长".repeat(MAX_TEXT_CHARS + 1);
-        let json = format!(r#"{{"channel":"email","external_id":"1","received_at":"2024-05-06T09:12:00+08:00","text":"{long}"}}"#);
-        assert!(matches!(bad(&json), EnvelopeError::TooLong { field: "text", .. }));
+        let json = format!(
+            r#"{{"channel":"email","external_id":"1","received_at":"2024-05-06T09:12:00+08:00","text":"{long}"}}"#
+        );
+        assert!(matches!(
+            bad(&json),
+            EnvelopeError::TooLong { field: "text", .. }
+        ));
         assert!(matches!(bad("[1,2]"), EnvelopeError::Malformed(_)));
     }
 

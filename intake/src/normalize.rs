@@ -81,7 +81,10 @@ impl Phone {
 /// Parses a phone number in the forms people write: `+86 139 0412 5566`, `0086-13904125566`,
 /// `(0412)5892213`, `0412 589 2213`, full-width digits. `None` when it is no phone number.
 pub fn parse_phone(raw: &str) -> Option<Phone> {
-    let s: String = raw.nfkc().filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.' | '\u{3000}')).collect();
+    let s: String = raw
+        .nfkc()
+        .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.' | '\u{3000}'))
+        .collect();
     if s.is_empty() {
         return None;
     }
@@ -95,8 +98,20 @@ pub fn parse_phone(raw: &str) -> Option<Phone> {
     }
     let national = digits
         .strip_prefix("0086")
-        .or_else(|| if s.starts_with('+') { digits.strip_prefix("86") } else { None })
-        .or_else(|| if digits.len() == 13 && digits.starts_with("861") { digits.strip_prefix("86") } else { None })
+        .or_else(|| {
+            if s.starts_with('+') {
+                digits.strip_prefix("86")
+            } else {
+                None
+            }
+        })
+        .or_else(|| {
+            if digits.len() == 13 && digits.starts_with("861") {
+                digits.strip_prefix("86")
+            } else {
+                None
+            }
+        })
         .unwrap_or(digits);
     let b = national.as_bytes();
     if b.len() == 11 && b[0] == b'1' && (b'3'..=b'9').contains(&b[1]) {
@@ -107,7 +122,10 @@ pub fn parse_phone(raw: &str) -> Option<Phone> {
         let area_len = if b[1] == b'1' || b[1] == b'2' { 3 } else { 4 };
         let (area, number) = national.split_at(area_len);
         if (7..=8).contains(&number.len()) && !number.starts_with('0') {
-            return Some(Phone::Landline { area_code: area.to_string(), number: number.to_string() });
+            return Some(Phone::Landline {
+                area_code: area.to_string(),
+                number: number.to_string(),
+            });
         }
         return None;
     }
@@ -126,7 +144,9 @@ pub fn normalize_email(raw: &str) -> Option<String> {
         && domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
-        && !s.chars().any(|c| c.is_whitespace() || c == ',' || c == ';' || c == '<' || c == '>');
+        && !s
+            .chars()
+            .any(|c| c.is_whitespace() || c == ',' || c == ';' || c == '<' || c == '>');
     ok.then_some(s)
 }
 
@@ -139,12 +159,18 @@ pub fn is_resident_id(s: &str) -> bool {
     if b.len() != 18 || !b[..17].iter().all(u8::is_ascii_digit) {
         return false;
     }
-    let sum: u32 = b[..17].iter().zip(ID_WEIGHTS).map(|(d, w)| u32::from(d - b'0') * w).sum();
+    let sum: u32 = b[..17]
+        .iter()
+        .zip(ID_WEIGHTS)
+        .map(|(d, w)| u32::from(d - b'0') * w)
+        .sum();
     ID_CHECK[(sum % 11) as usize] == b[17].to_ascii_uppercase()
 }
 
 const USCC_CHARS: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
-const USCC_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+const USCC_WEIGHTS: [u32; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
 
 /// True when `s` is an 18-character unified social credit code (GB 32100) with a valid check character.
 pub fn is_credit_code(s: &str) -> bool {
@@ -182,7 +208,9 @@ pub fn find_identity_numbers(text: &str) -> IdentityNumbers {
     for m in TOKEN.find_iter(&folded) {
         let t = m.as_str();
         let bounded = |i: Option<char>| i.is_none_or(|c| !c.is_ascii_alphanumeric());
-        if !bounded(folded[..m.start()].chars().next_back()) || !bounded(folded[m.end()..].chars().next()) {
+        if !bounded(folded[..m.start()].chars().next_back())
+            || !bounded(folded[m.end()..].chars().next())
+        {
             continue;
         }
         if is_resident_id(t) {
@@ -220,19 +248,40 @@ mod tests {
         assert_eq!(parse_phone("0086-139-0412-5566"), mobile);
         assert_eq!(parse_phone("8613904125566"), mobile);
         assert_eq!(parse_phone("１３９０４１２５５６６"), mobile);
-        assert_eq!(parse_phone("0412-5892213").unwrap().canonical(), "0412-5892213");
-        assert_eq!(parse_phone("(0412) 589 2213").unwrap().canonical(), "0412-5892213");
-        assert_eq!(parse_phone("04125892213").unwrap().canonical(), "0412-5892213");
-        assert_eq!(parse_phone("010-12345678").unwrap().canonical(), "010-12345678");
-        assert_eq!(parse_phone("+86 412 5892213").unwrap().canonical(), "0412-5892213");
-        assert_eq!(parse_phone("186****9031"), Some(Phone::Masked("186****9031".into())));
+        assert_eq!(
+            parse_phone("0412-5892213").unwrap().canonical(),
+            "0412-5892213"
+        );
+        assert_eq!(
+            parse_phone("(0412) 589 2213").unwrap().canonical(),
+            "0412-5892213"
+        );
+        assert_eq!(
+            parse_phone("04125892213").unwrap().canonical(),
+            "0412-5892213"
+        );
+        assert_eq!(
+            parse_phone("010-12345678").unwrap().canonical(),
+            "010-12345678"
+        );
+        assert_eq!(
+            parse_phone("+86 412 5892213").unwrap().canonical(),
+            "0412-5892213"
+        );
+        assert_eq!(
+            parse_phone("186****9031"),
+            Some(Phone::Masked("186****9031".into()))
+        );
         assert_eq!(parse_phone("12345"), None);
         assert_eq!(parse_phone("hello"), None);
     }
 
     #[test]
     fn emails_lower_case() {
-        assert_eq!(normalize_email(" Li_PDS@Example.NET "), Some("li_pds@example.net".into()));
+        assert_eq!(
+            normalize_email(" Li_PDS@Example.NET "),
+            Some("li_pds@example.net".into())
+        );
         assert_eq!(normalize_email("not an email"), None);
     }
 
@@ -253,7 +302,9 @@ mod tests {
 
     #[test]
     fn identity_numbers_found_in_text() {
-        let found = find_identity_numbers("身份证号１１０１０５１９４９１２３１００２Ｘ，公司代码91350100M000100Y43。");
+        let found = find_identity_numbers(
+            "身份证号１１０１０５１９４９１２３１００２Ｘ，公司代码91350100M000100Y43。",
+        );
         assert_eq!(found.resident_ids, vec!["11010519491231002X"]);
         assert_eq!(found.credit_codes, vec!["91350100M000100Y43"]);
     }

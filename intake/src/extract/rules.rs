@@ -1,0 +1,500 @@
+//! The rules file: its serde shape, and compilation into one Aho-Corasick automaton.
+//!
+//! A rule is a small conjunction over *slots*. A slot is a set of alternative terms written
+//! `"交钱|花钱|@pay"` (`@name` expands a concept of the `[concepts]` table). The rule fires when
+//! every `all` slot matches within `window` characters (in order when `ordered`), every `also`
+//! slot matches anywhere in the report, no `unless` term occurs in the same sentence as the match
+//! and no `unless_text` term occurs anywhere. Every term of every rule, of the concepts and of the
+//! name finder goes into one automaton, searched once per report.
+
+use crate::domain::{Category, SubjectKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+
+/// Why a rules file cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RulesError {
+    /// The file is not valid TOML or does not have the expected shape.
+    #[error("rules file: {0}")]
+    Toml(String),
+    /// A rule or concept is inconsistent.
+    #[error("rule {rule}: {reason}")]
+    Invalid {
+        /// The rule (or concept) id.
+        rule: String,
+        /// What is wrong, in words.
+        reason: String,
+    },
+    /// The automaton could not be built.
+    #[error("automaton: {0}")]
+    Automaton(String),
+}
+
+/// The whole rules file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RulesFile {
+    /// Free text: what the file is.
+    #[serde(default)]
+    #[allow(dead_code)]
+    pub description: Option<String>,
+    /// Default co-occurrence window, in characters.
+    #[serde(default = "default_window")]
+    pub default_window: usize,
+    /// Weight of the subject name's kind when resolving the subject kind.
+    #[serde(default = "default_name_weight")]
+    pub name_weight: u32,
+    /// Named term lists.
+    #[serde(default)]
+    pub concepts: BTreeMap<String, Vec<String>>,
+    /// The rules.
+    #[serde(default, rename = "rule")]
+    pub rules: Vec<RuleSpec>,
+    /// Exorbitant-fee detection (an amount of money above a threshold).
+    #[serde(default)]
+    pub fee: Option<FeeSpec>,
+    /// The subject-name finder.
+    pub names: NamesSpec,
+}
+
+fn default_window() -> usize {
+    20
+}
+fn default_name_weight() -> u32 {
+    3
+}
+
+/// One rule as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RuleSpec {
+    pub id: String,
+    #[serde(default)]
+    pub label: Option<String>,
+    pub clause: String,
+    #[serde(default)]
+    pub category: Option<Category>,
+    #[serde(default)]
+    pub by_kind: BTreeMap<SubjectKind, Category>,
+    #[serde(default)]
+    pub kinds: Option<Vec<SubjectKind>>,
+    #[serde(default)]
+    pub kind: Option<SubjectKind>,
+    #[serde(default)]
+    pub weight: Option<u32>,
+    pub all: Vec<String>,
+    #[serde(default)]
+    pub also: Vec<String>,
+    #[serde(default)]
+    pub unless: Vec<String>,
+    #[serde(default)]
+    pub unless_text: Vec<String>,
+    #[serde(default)]
+    pub unless_categories: Vec<Category>,
+    #[serde(default)]
+    pub window: Option<usize>,
+    #[serde(default)]
+    pub ordered: bool,
+    #[serde(default)]
+    pub fake_certificate: bool,
+}
+
+/// The fee rule as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FeeSpec {
+    pub id: String,
+    pub clause: String,
+    pub category: Category,
+    pub kinds: Vec<SubjectKind>,
+    pub min_yuan: u64,
+    /// Words that, just before an amount, make it a price paid (收费, 交, 学费…).
+    pub cues: Vec<String>,
+}
+
+/// The name finder as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NamesSpec {
+    /// Words that end a name: the subject's name ends with one of them.
+    pub suffixes: Vec<String>,
+    /// Suffixes that count only at a word end (the next character is not part of a name).
+    #[serde(default)]
+    pub end_only: Vec<String>,
+    /// Words that stop the backward scan: the name starts after the last of them.
+    pub stop_words: Vec<String>,
+    /// Words that say nothing of who the subject is; a name made of them only is no name.
+    pub generic: Vec<String>,
+    /// Names of official bodies and platforms: never the subject.
+    pub official: Vec<String>,
+    /// Words just before a quoted name that introduce it (叫“…”).
+    pub quote_intro: Vec<String>,
+    /// Kind markers, tried in order on a name (first that occurs wins).
+    pub kind_markers: Vec<KindMarker>,
+}
+
+/// Words inside (or right after) a name that say its kind.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct KindMarker {
+    pub kind: SubjectKind,
+    pub words: Vec<String>,
+}
+
+/// A slot's role in its rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    All(u8),
+    Also(u8),
+    Unless,
+    UnlessText,
+}
+
+/// A compiled rule.
+#[derive(Debug)]
+pub(crate) struct Rule {
+    pub id: String,
+    pub label: String,
+    pub clause: String,
+    /// Category per subject kind for which the rule counts.
+    pub categories: Vec<(SubjectKind, Category)>,
+    /// Kind the rule votes for, without a category.
+    pub kind: Option<SubjectKind>,
+    pub weight: u32,
+    pub n_all: u8,
+    pub n_also: u8,
+    pub window: usize,
+    pub ordered: bool,
+    pub unless_categories: Vec<Category>,
+    pub fake_certificate: bool,
+}
+
+impl Rule {
+    /// The category this rule gives for a subject of `kind`.
+    pub fn category_for(&self, kind: SubjectKind) -> Option<Category> {
+        self.categories
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, c)| *c)
+    }
+}
+
+/// What a term of the automaton means.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum TermUse {
+    Rule { rule: u32, role: Role },
+    Suffix,
+    EndOnly,
+    Stop,
+    Fee,
+}
+
+/// Everything compiled.
+#[derive(Debug)]
+pub(crate) struct Compiled {
+    pub ac: AhoCorasick,
+    /// Per pattern id, its uses.
+    pub uses: Vec<Vec<TermUse>>,
+    /// Per pattern id, whether some rule uses it.
+    pub has_rule_use: Vec<bool>,
+    pub rules: Vec<Rule>,
+    pub name_weight: u32,
+    pub fee: Option<FeeRule>,
+    pub generic: AhoCorasick,
+    pub official: Vec<String>,
+    pub quote_intro: Vec<String>,
+    pub kind_markers: Vec<(SubjectKind, Vec<String>)>,
+    /// All kind markers in one automaton (case-insensitive), and each marker's group index.
+    pub markers: AhoCorasick,
+    pub marker_group: Vec<usize>,
+}
+
+/// The compiled fee rule.
+#[derive(Debug)]
+pub(crate) struct FeeRule {
+    pub id: String,
+    pub clause: String,
+    pub category: Category,
+    pub kinds: Vec<SubjectKind>,
+    pub min_yuan: u64,
+}
+
+/// The kinds a category belongs to by default (DOMAIN.md §3).
+pub(crate) fn family(category: Category) -> &'static [SubjectKind] {
+    use Category::*;
+    use SubjectKind::*;
+    match category {
+        T1 | T2 | T3 | T4 | T5 => &[TrainingInstitution],
+        T6 => &[TrainingInstitution, OnlinePlatform],
+        E1 | E2 | E3 | E4 | E5 | E6 => &[ExamInstitution],
+        P1 | P2 | P3 | P4 => &[ProductionUnit],
+        F1 | F2 => &[Counterfeiter],
+        X => &[Other],
+    }
+}
+
+struct Builder {
+    index: HashMap<String, usize>,
+    patterns: Vec<String>,
+    uses: Vec<Vec<TermUse>>,
+}
+
+impl Builder {
+    fn add(&mut self, term: &str, u: TermUse) {
+        let term = crate::normalize_text(term);
+        if term.is_empty() {
+            return;
+        }
+        let id = match self.index.get(&term) {
+            Some(&id) => id,
+            None => {
+                self.patterns.push(term.clone());
+                self.uses.push(Vec::new());
+                self.index.insert(term, self.patterns.len() - 1);
+                self.patterns.len() - 1
+            }
+        };
+        self.uses[id].push(u);
+    }
+}
+
+/// Expands a slot (`a|b|@concept`) into its terms.
+fn expand(
+    slot: &str,
+    concepts: &BTreeMap<String, Vec<String>>,
+    owner: &str,
+    depth: u32,
+) -> Result<Vec<String>, RulesError> {
+    if depth > 4 {
+        return Err(RulesError::Invalid {
+            rule: owner.into(),
+            reason: "concepts nest too deep".into(),
+        });
+    }
+    let mut out = Vec::new();
+    for alt in slot.split('|') {
+        let alt = alt.trim();
+        if alt.is_empty() {
+            continue;
+        }
+        if let Some(name) = alt.strip_prefix('@') {
+            let terms = concepts.get(name).ok_or_else(|| RulesError::Invalid {
+                rule: owner.into(),
+                reason: format!("unknown concept @{name}"),
+            })?;
+            for t in terms {
+                out.extend(expand(t, concepts, owner, depth + 1)?);
+            }
+        } else {
+            out.push(alt.to_string());
+        }
+    }
+    if out.is_empty() {
+        return Err(RulesError::Invalid {
+            rule: owner.into(),
+            reason: format!("empty slot {slot:?}"),
+        });
+    }
+    Ok(out)
+}
+
+pub(crate) fn compile(src: &str) -> Result<Compiled, RulesError> {
+    let file: RulesFile = toml::from_str(src).map_err(|e| RulesError::Toml(e.to_string()))?;
+    let mut b = Builder {
+        index: HashMap::new(),
+        patterns: Vec::new(),
+        uses: Vec::new(),
+    };
+    let mut rules = Vec::with_capacity(file.rules.len());
+    let mut seen = HashMap::new();
+    for (ri, spec) in file.rules.iter().enumerate() {
+        let bad = |reason: &str| RulesError::Invalid {
+            rule: spec.id.clone(),
+            reason: reason.into(),
+        };
+        if seen.insert(spec.id.clone(), ()).is_some() {
+            return Err(bad("duplicate id"));
+        }
+        if spec.all.is_empty() {
+            return Err(bad("`all` needs at least one slot"));
+        }
+        if spec.all.len() > 8 || spec.also.len() > 8 {
+            return Err(bad("at most 8 slots in `all` and in `also`"));
+        }
+        let mut categories: Vec<(SubjectKind, Category)> = Vec::new();
+        if let Some(c) = spec.category {
+            let kinds: Vec<SubjectKind> = match &spec.kinds {
+                Some(k) => k.clone(),
+                None => family(c).to_vec(),
+            };
+            categories.extend(kinds.into_iter().map(|k| (k, c)));
+        }
+        for (k, c) in &spec.by_kind {
+            categories.retain(|(kk, _)| kk != k);
+            categories.push((*k, *c));
+        }
+        if categories.is_empty() && spec.kind.is_none() {
+            return Err(bad("a rule gives a category (category/by_kind) or a kind"));
+        }
+        if categories.iter().any(|(_, c)| *c == Category::X) {
+            return Err(bad(
+                "X is what remains when no rule fires; no rule gives it",
+            ));
+        }
+        let ri32 = ri as u32;
+        for (si, slot) in spec.all.iter().enumerate() {
+            for t in expand(slot, &file.concepts, &spec.id, 0)? {
+                b.add(
+                    &t,
+                    TermUse::Rule {
+                        rule: ri32,
+                        role: Role::All(si as u8),
+                    },
+                );
+            }
+        }
+        for (si, slot) in spec.also.iter().enumerate() {
+            for t in expand(slot, &file.concepts, &spec.id, 0)? {
+                b.add(
+                    &t,
+                    TermUse::Rule {
+                        rule: ri32,
+                        role: Role::Also(si as u8),
+                    },
+                );
+            }
+        }
+        for slot in &spec.unless {
+            for t in expand(slot, &file.concepts, &spec.id, 0)? {
+                b.add(
+                    &t,
+                    TermUse::Rule {
+                        rule: ri32,
+                        role: Role::Unless,
+                    },
+                );
+            }
+        }
+        for slot in &spec.unless_text {
+            for t in expand(slot, &file.concepts, &spec.id, 0)? {
+                b.add(
+                    &t,
+                    TermUse::Rule {
+                        rule: ri32,
+                        role: Role::UnlessText,
+                    },
+                );
+            }
+        }
+        rules.push(Rule {
+            id: spec.id.clone(),
+            label: spec.label.clone().unwrap_or_default(),
+            clause: spec.clause.clone(),
+            categories,
+            kind: spec.kind,
+            weight: spec.weight.unwrap_or(1),
+            n_all: spec.all.len() as u8,
+            n_also: spec.also.len() as u8,
+            window: spec.window.unwrap_or(file.default_window).max(1),
+            ordered: spec.ordered,
+            unless_categories: spec.unless_categories.clone(),
+            fake_certificate: spec.fake_certificate,
+        });
+    }
+    let names = &file.names;
+    for s in &names.suffixes {
+        b.add(s, TermUse::Suffix);
+    }
+    for s in &names.end_only {
+        b.add(s, TermUse::EndOnly);
+    }
+    for s in &names.stop_words {
+        b.add(s, TermUse::Stop);
+    }
+    let fee = match &file.fee {
+        None => None,
+        Some(f) => {
+            for c in &f.cues {
+                b.add(c, TermUse::Fee);
+            }
+            Some(FeeRule {
+                id: f.id.clone(),
+                clause: f.clause.clone(),
+                category: f.category,
+                kinds: f.kinds.clone(),
+                min_yuan: f.min_yuan,
+            })
+        }
+    };
+    let has_rule_use = b
+        .uses
+        .iter()
+        .map(|u| u.iter().any(|x| matches!(x, TermUse::Rule { .. })))
+        .collect();
+    let ac = AhoCorasickBuilder::new()
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+        .match_kind(MatchKind::Standard)
+        .ascii_case_insensitive(true)
+        .build(&b.patterns)
+        .map_err(|e| RulesError::Automaton(e.to_string()))?;
+    let generic_terms: Vec<String> = names
+        .generic
+        .iter()
+        .map(|g| crate::normalize_text(g))
+        .filter(|g| !g.is_empty())
+        .collect();
+    let generic = AhoCorasickBuilder::new()
+        .match_kind(MatchKind::LeftmostLongest)
+        .build(&generic_terms)
+        .map_err(|e| RulesError::Automaton(e.to_string()))?;
+    let kind_markers: Vec<(SubjectKind, Vec<String>)> = names
+        .kind_markers
+        .iter()
+        .map(|m| {
+            (
+                m.kind,
+                m.words
+                    .iter()
+                    .map(|w| crate::normalize_text(w))
+                    .filter(|w| !w.is_empty())
+                    .collect(),
+            )
+        })
+        .collect();
+    let mut marker_words = Vec::new();
+    let mut marker_group = Vec::new();
+    for (g, (_, words)) in kind_markers.iter().enumerate() {
+        for w in words {
+            marker_words.push(w.clone());
+            marker_group.push(g);
+        }
+    }
+    let markers = AhoCorasickBuilder::new()
+        .match_kind(MatchKind::Standard)
+        .ascii_case_insensitive(true)
+        .build(&marker_words)
+        .map_err(|e| RulesError::Automaton(e.to_string()))?;
+    Ok(Compiled {
+        ac,
+        uses: b.uses,
+        has_rule_use,
+        rules,
+        name_weight: file.name_weight,
+        fee,
+        generic,
+        official: names
+            .official
+            .iter()
+            .map(|s| crate::normalize_text(s))
+            .collect(),
+        quote_intro: names
+            .quote_intro
+            .iter()
+            .map(|s| crate::normalize_text(s))
+            .collect(),
+        kind_markers,
+        markers,
+        marker_group,
+    })
+}

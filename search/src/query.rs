@@ -1,0 +1,362 @@
+//! From the user's text to a tantivy query, without tantivy's QueryParser: the syntax is ours,
+//! so no input can make parsing fail in ways we did not choose.
+
+use std::ops::Bound;
+
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, PhraseQuery, Query as TQuery,
+    RangeQuery, TermQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::Term;
+
+use crate::analysis::{fold, runs, words};
+use crate::schema::Fields;
+use crate::types::{Query, Sort, MAX_LIMIT, MAX_OFFSET, MAX_QUERY_CHARS};
+use crate::SearchError;
+
+/// Most terms a query may have.
+const MAX_TERMS: usize = 32;
+
+/// Boosts of the ranking clauses (should-clauses; they never change what matches).
+const TITLE_BOOST: f32 = 2.0;
+const SUBJECT_BOOST: f32 = 3.0;
+const WORD_BOOST: f32 = 1.5;
+
+/// A term of the user's text: the folded runs of word characters that must all occur.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Term_ {
+    pub runs: Vec<Vec<char>>,
+    pub exclude: bool,
+}
+
+/// Splits the user's text into terms: whitespace separates, `"…"` groups, leading `-` excludes.
+pub(crate) fn parse_text(text: &str) -> Result<Vec<Term_>, SearchError> {
+    if text.chars().count() > MAX_QUERY_CHARS {
+        return Err(SearchError::bad(format!(
+            "the query is longer than {MAX_QUERY_CHARS} characters"
+        )));
+    }
+    // NFKC first so that full-width quotes and minus signs work as syntax.
+    let text = intake::fold_width_and_space(text);
+    let mut raw: Vec<(String, bool)> = Vec::new();
+    let mut cur = String::new();
+    let mut exclude = false;
+    let mut in_quotes = false;
+    let mut at_start = true;
+    for c in text.chars() {
+        if in_quotes {
+            if c == '"' {
+                in_quotes = false;
+            } else {
+                cur.push(c);
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_quotes = true;
+                at_start = false;
+            }
+            '-' if at_start => {
+                exclude = true;
+                at_start = false;
+            }
+            c if c.is_whitespace() => {
+                if !cur.is_empty() || exclude {
+                    raw.push((std::mem::take(&mut cur), exclude));
+                }
+                exclude = false;
+                at_start = true;
+            }
+            c => {
+                cur.push(c);
+                at_start = false;
+            }
+        }
+    }
+    if in_quotes {
+        return Err(SearchError::bad("a double quote is not closed"));
+    }
+    if !cur.is_empty() || exclude {
+        raw.push((cur, exclude));
+    }
+    let mut terms = Vec::new();
+    let mut had_text = false;
+    for (s, exclude) in raw {
+        had_text |= !s.is_empty();
+        let runs = runs(&fold(&s));
+        if !runs.is_empty() {
+            terms.push(Term_ { runs, exclude });
+        }
+    }
+    if terms.len() > MAX_TERMS {
+        return Err(SearchError::bad(format!(
+            "the query has more than {MAX_TERMS} terms"
+        )));
+    }
+    if had_text && terms.is_empty() {
+        return Err(SearchError::bad(
+            "the query has no letters or digits to search for",
+        ));
+    }
+    Ok(terms)
+}
+
+/// A query matching exactly the documents whose `field` (bigrams) contains `run` as a substring;
+/// 1-character runs use the unigram field `uni`.
+fn substring_query(field: Field, uni: Option<Field>, run: &[char]) -> Option<Box<dyn TQuery>> {
+    match run.len() {
+        0 => None,
+        1 => {
+            let uni = uni?;
+            let t = Term::from_field_text(uni, &run[0].to_string());
+            Some(Box::new(TermQuery::new(t, IndexRecordOption::WithFreqs)))
+        }
+        2 => {
+            let s: String = run.iter().collect();
+            Some(Box::new(TermQuery::new(
+                Term::from_field_text(field, &s),
+                IndexRecordOption::WithFreqs,
+            )))
+        }
+        n => {
+            // Bigrams at offsets 0, 2, 4, … plus the last one cover every character: fewer
+            // posting lists to intersect than all n-1 bigrams, same matches.
+            let mut offsets: Vec<usize> = (0..n - 1).step_by(2).collect();
+            if offsets.last() != Some(&(n - 2)) {
+                offsets.push(n - 2);
+            }
+            let terms = offsets
+                .into_iter()
+                .map(|i| {
+                    let s: String = run[i..i + 2].iter().collect();
+                    (i, Term::from_field_text(field, &s))
+                })
+                .collect();
+            Some(Box::new(PhraseQuery::new_with_offset(terms)))
+        }
+    }
+}
+
+/// A should-clause rewarding jieba-word alignment of a run.
+fn words_query(field: Field, run: &[char]) -> Option<Box<dyn TQuery>> {
+    let s: String = run.iter().collect();
+    let ws = words(&s);
+    match ws.len() {
+        0 => None,
+        1 => Some(Box::new(TermQuery::new(
+            Term::from_field_text(field, ws[0]),
+            IndexRecordOption::WithFreqs,
+        ))),
+        _ => Some(Box::new(PhraseQuery::new(
+            ws.iter().map(|w| Term::from_field_text(field, w)).collect(),
+        ))),
+    }
+}
+
+fn filter(q: Box<dyn TQuery>) -> (Occur, Box<dyn TQuery>) {
+    (Occur::Must, Box::new(ConstScoreQuery::new(q, 0.0)))
+}
+
+fn term_filter(field: Field, value: &str) -> (Occur, Box<dyn TQuery>) {
+    filter(Box::new(TermQuery::new(
+        Term::from_field_text(field, value),
+        IndexRecordOption::Basic,
+    )))
+}
+
+/// A division code without its trailing `00` pairs: `210300` → `2103`, `210000` → `21`.
+pub(crate) fn trim_code(code: &str) -> &str {
+    let mut c = code;
+    while c.len() > 2 && c.ends_with("00") {
+        c = &c[..c.len() - 2];
+    }
+    c
+}
+
+/// The place terms of a document: prefixes of its locus and handling codes, plus `home`.
+pub(crate) fn place_terms(locus: Option<&str>, handling: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for code in locus.into_iter().chain(std::iter::once(handling)) {
+        if code == "home" {
+            out.push("home".into());
+            continue;
+        }
+        let t = trim_code(code);
+        for len in [2, 4, 6] {
+            if t.len() >= len && t.is_char_boundary(len) {
+                out.push(t[..len].to_string());
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn check_place(place: &str) -> Result<String, SearchError> {
+    let p = place.trim();
+    if p == "home" {
+        return Ok(p.into());
+    }
+    if !p.chars().all(|c| c.is_ascii_digit()) || ![2, 4, 6].contains(&p.len()) {
+        return Err(SearchError::bad(format!(
+            "place must be a division code of 2, 4 or 6 digits (21, 2103, 210302) or \"home\", not {place:?}"
+        )));
+    }
+    Ok(trim_code(p).to_string())
+}
+
+fn date_term(f: Field, t: chrono::DateTime<chrono::Utc>) -> Term {
+    Term::from_field_date(f, tantivy::DateTime::from_timestamp_secs(t.timestamp()))
+}
+
+/// Checks the query and builds the tantivy query. Returns the positive runs for snippets.
+pub(crate) fn build(
+    q: &Query,
+    f: &Fields,
+) -> Result<(Box<dyn TQuery>, Vec<Vec<char>>), SearchError> {
+    if q.limit > MAX_LIMIT {
+        return Err(SearchError::bad(format!(
+            "limit must be at most {MAX_LIMIT}"
+        )));
+    }
+    if q.offset > MAX_OFFSET {
+        return Err(SearchError::bad(format!(
+            "offset must be at most {MAX_OFFSET}"
+        )));
+    }
+    if let (Some(a), Some(b)) = (q.from, q.to) {
+        if a > b {
+            return Err(SearchError::bad("`from` is after `to`"));
+        }
+    }
+    let terms = parse_text(&q.text)?;
+    let mut clauses: Vec<(Occur, Box<dyn TQuery>)> = Vec::new();
+    let mut positive = Vec::new();
+    let ranking = q.sort == Sort::Relevance;
+    for t in &terms {
+        if t.exclude {
+            let parts: Vec<(Occur, Box<dyn TQuery>)> = t
+                .runs
+                .iter()
+                .filter_map(|r| substring_query(f.body, Some(f.body_uni), r))
+                .map(|q| (Occur::Must, q))
+                .collect();
+            if !parts.is_empty() {
+                clauses.push((Occur::MustNot, Box::new(BooleanQuery::new(parts))));
+            }
+            continue;
+        }
+        for r in &t.runs {
+            if let Some(sq) = substring_query(f.body, Some(f.body_uni), r) {
+                clauses.push((Occur::Must, sq));
+            }
+            if ranking {
+                if let Some(tq) = substring_query(f.title_gram, None, r) {
+                    clauses.push((Occur::Should, Box::new(BoostQuery::new(tq, TITLE_BOOST))));
+                }
+                if let Some(sq) = substring_query(f.subject_gram, None, r) {
+                    clauses.push((Occur::Should, Box::new(BoostQuery::new(sq, SUBJECT_BOOST))));
+                }
+                if let Some(wq) = words_query(f.words, r) {
+                    clauses.push((Occur::Should, Box::new(BoostQuery::new(wq, WORD_BOOST))));
+                }
+            }
+            positive.push(r.clone());
+        }
+    }
+    if positive.is_empty() {
+        clauses.push((Occur::Must, Box::new(AllQuery)));
+    }
+    if let Some(p) = &q.place {
+        clauses.push(term_filter(f.place, &check_place(p)?));
+    }
+    for (field, value) in [
+        (f.subject_kind, &q.subject_kind),
+        (f.category, &q.category),
+        (f.channel, &q.channel),
+        (f.case_state, &q.case_state),
+        (f.referral, &q.referral),
+    ] {
+        if let Some(v) = value {
+            clauses.push(term_filter(field, v.trim()));
+        }
+    }
+    if q.from.is_some() || q.to.is_some() {
+        let lo = q.from.map_or(Bound::Unbounded, |t| {
+            Bound::Included(date_term(f.received_at, t))
+        });
+        let hi = q.to.map_or(Bound::Unbounded, |t| {
+            Bound::Excluded(date_term(f.received_at, t))
+        });
+        clauses.push(filter(Box::new(RangeQuery::new(lo, hi))));
+    }
+    Ok((Box::new(BooleanQuery::new(clauses)), positive))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn runs_of(s: &str) -> Vec<(String, bool)> {
+        parse_text(s)
+            .unwrap()
+            .into_iter()
+            .flat_map(|t| {
+                t.runs
+                    .into_iter()
+                    .map(move |r| (r.into_iter().collect::<String>(), t.exclude))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn syntax() {
+        assert_eq!(
+            runs_of("电工证  焊工"),
+            vec![("电工证".into(), false), ("焊工".into(), false)]
+        );
+        assert_eq!(
+            runs_of("\"电工 证\" -假证"),
+            vec![
+                ("电工".into(), false),
+                ("证".into(), false),
+                ("假证".into(), true)
+            ]
+        );
+        assert_eq!(
+            runs_of("－假證 ＡＢ"),
+            vec![("假证".into(), true), ("ab".into(), false)]
+        );
+        assert_eq!(
+            runs_of("a-b"),
+            vec![("a".into(), false), ("b".into(), false)]
+        );
+        assert!(parse_text("").unwrap().is_empty());
+        assert!(matches!(
+            parse_text("\"电工"),
+            Err(SearchError::BadQuery { .. })
+        ));
+        assert!(matches!(
+            parse_text("？？"),
+            Err(SearchError::BadQuery { .. })
+        ));
+    }
+
+    #[test]
+    fn places() {
+        assert_eq!(
+            place_terms(Some("210302"), "210300"),
+            vec!["21", "2103", "210302"]
+        );
+        assert_eq!(place_terms(None, "home"), vec!["home"]);
+        assert_eq!(
+            place_terms(Some("500101"), "500000"),
+            vec!["50", "5001", "500101"]
+        );
+        assert_eq!(check_place("210300").unwrap(), "2103");
+        assert!(check_place("2103x").is_err());
+    }
+}

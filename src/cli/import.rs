@@ -1,0 +1,145 @@
+//! `tipline import FILE...`: bulk intake of JSONL envelopes.
+//!
+//! Lines are parsed and analysed in parallel, handed to the writer in file order (so that the
+//! duplicate stage sees them as they happened), and committed in batches. A bad line is reported
+//! with its number and reason and never stops the batch.
+
+use crate::app::App;
+use crate::config::Config;
+use crate::ingest::{Outcome, Pending};
+use futures::StreamExt;
+use indicatif::{ProgressBar, ProgressStyle};
+use intake::EnvelopeWire;
+use std::collections::VecDeque;
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Exit code when some lines were rejected.
+pub const EXIT_SOME_REJECTED: u8 = 3;
+
+#[derive(Default)]
+struct Summary {
+    new: u64,
+    resent: u64,
+    same_message: u64,
+    rejected: Vec<(String, usize, String)>,
+    failed: u64,
+}
+
+enum Prepared {
+    Ready(Box<crate::ingest::Submission>),
+    Rejected(String),
+}
+
+/// Imports the files; returns the exit code.
+pub async fn run(config: Config, files: &[PathBuf]) -> anyhow::Result<u8> {
+    let app = App::open(config).await?;
+    let mut summary = Summary::default();
+    for file in files {
+        import_file(&app, file, &mut summary).await?;
+    }
+    let indexed = app.indexer.catch_up().await?;
+    println!(
+        "imported: {} new, {} re-sent, {} same message, {} rejected{}",
+        summary.new,
+        summary.resent,
+        summary.same_message,
+        summary.rejected.len(),
+        if summary.failed > 0 {
+            format!(", {} NOT STORED", summary.failed)
+        } else {
+            String::new()
+        }
+    );
+    tracing::debug!(indexed, "search index caught up");
+    for (file, line, reason) in &summary.rejected {
+        println!("rejected {file}:{line}: {reason}");
+    }
+    if summary.failed > 0 {
+        return Ok(1);
+    }
+    Ok(if summary.rejected.is_empty() {
+        0
+    } else {
+        EXIT_SOME_REJECTED
+    })
+}
+
+async fn import_file(app: &Arc<App>, path: &PathBuf, summary: &mut Summary) -> anyhow::Result<()> {
+    let name = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|e| anyhow::anyhow!("cannot open {name}: {e}"))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let progress = ProgressBar::new(size);
+    progress.set_style(
+        ProgressStyle::with_template("{msg} [{bar:40}] {bytes}/{total_bytes} {per_sec} eta {eta}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    progress.set_message(name.clone());
+    let reader = std::io::BufReader::new(file);
+    let lines = reader.lines().enumerate();
+    let app_for_prepare = app.clone();
+    let mut prepared = futures::stream::iter(lines)
+        .map(move |(index, line)| {
+            let app = app_for_prepare.clone();
+            tokio::task::spawn_blocking(move || {
+                let line = match line {
+                    Ok(l) => l,
+                    Err(e) => {
+                        return (
+                            index + 1,
+                            0,
+                            Some(Prepared::Rejected(format!("unreadable line: {e}"))),
+                        )
+                    }
+                };
+                let bytes = line.len() as u64 + 1;
+                if line.trim().is_empty() {
+                    return (index + 1, bytes, None);
+                }
+                let result = match serde_json::from_str::<EnvelopeWire>(&line) {
+                    Err(e) => Prepared::Rejected(format!("not a JSON envelope: {e}")),
+                    Ok(wire) => match app.prepare(wire, &[], "application/json", line) {
+                        Ok(s) => Prepared::Ready(Box::new(s)),
+                        Err(e) => Prepared::Rejected(e.to_string()),
+                    },
+                };
+                (index + 1, bytes, Some(result))
+            })
+        })
+        .buffered(256);
+    let mut pending: VecDeque<Pending> = VecDeque::new();
+    while let Some(joined) = prepared.next().await {
+        let (line_no, bytes, result) = joined?;
+        progress.inc(bytes);
+        match result {
+            None => {}
+            Some(Prepared::Rejected(reason)) => {
+                summary.rejected.push((name.clone(), line_no, reason))
+            }
+            Some(Prepared::Ready(submission)) => {
+                pending.push_back(app.ingest.enqueue(*submission).await?);
+                while pending.len() > 4096 {
+                    settle(app, pending.pop_front().expect("non-empty"), summary).await;
+                }
+            }
+        }
+    }
+    while let Some(p) = pending.pop_front() {
+        settle(app, p, summary).await;
+    }
+    progress.finish_and_clear();
+    Ok(())
+}
+
+async fn settle(app: &App, pending: Pending, summary: &mut Summary) {
+    match app.count(pending.wait().await) {
+        Ok(ack) => match ack.outcome {
+            Outcome::New => summary.new += 1,
+            Outcome::Resent => summary.resent += 1,
+            Outcome::SameMessage => summary.same_message += 1,
+        },
+        Err(_) => summary.failed += 1,
+    }
+}

@@ -1,0 +1,7 @@
+//! The commands of the `tipline` binary.
+
+pub mod export;
+pub mod generate;
+pub mod import;
+pub mod serve;
+pub mod users;

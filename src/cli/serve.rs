@@ -1,0 +1,28 @@
+//! `tipline serve`: the HTTP API, the writer, and the background workers.
+
+use crate::app::App;
+use crate::config::Config;
+use crate::web::Server;
+
+/// Runs until stopped.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let bind = config.bind.clone();
+    let app = App::open(config).await?;
+    let server = Server::build(app.clone(), &bind)?;
+    tracing::info!(port = server.port(), data = %app.config.data_dir.display(), "tipline serving");
+    let indexer = app.indexer.clone();
+    let committed = app.ingest.committed.clone();
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = indexer.catch_up().await {
+                tracing::error!(error = %format!("{e:#}"), "search indexing failed; retrying");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            // Wake on a commit, or every few seconds to pick up other nodes' writes.
+            let _ =
+                tokio::time::timeout(std::time::Duration::from_secs(5), committed.notified()).await;
+        }
+    });
+    server.run_until_stopped().await?;
+    Ok(())
+}

@@ -1,0 +1,468 @@
+//! The group-commit writer: the one place where reports become durable.
+//!
+//! Channels (HTTP handlers, the importer, the mail poller) analyse a report on their own thread,
+//! then hand it to the writer and wait. The writer takes whatever has queued up (up to
+//! `max_batch`), resolves re-sends, runs the duplicate stage against the history in order, and
+//! stores the whole batch in one transaction. Only after the commit does anyone hear "received".
+
+use crate::pipeline::Analysis;
+use crate::store::{BatchItem, CaseLink, NewCase, Store};
+use intake::dedup::{DedupDecision, DedupIndex, DedupProbe};
+use intake::Envelope;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use tokio::sync::{mpsc, oneshot, Notify};
+
+/// What a channel hears back.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Ack {
+    /// New, or the first report of a re-sent submission.
+    pub outcome: Outcome,
+    /// The report.
+    pub report_id: i64,
+    /// Its case.
+    pub case_id: i64,
+    /// The case number to tell the reporter.
+    pub case_no: String,
+}
+
+/// Whether the submission was new.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Stored now.
+    New,
+    /// The same `(channel, external_id)` was stored before: that report is returned.
+    Resent,
+    /// The same message arrived before under another id: that report is returned.
+    SameMessage,
+}
+
+/// A report on its way to the writer.
+pub struct Submission {
+    /// The parsed envelope.
+    pub envelope: Envelope,
+    /// The stages' conclusions.
+    pub analysis: Analysis,
+    /// Content type of the payload as received.
+    pub raw_content_type: String,
+    /// The payload as received.
+    pub raw_payload: String,
+}
+
+struct Queued {
+    submission: Submission,
+    reply: oneshot::Sender<Result<Ack, String>>,
+}
+
+/// The handle channels use to store reports.
+#[derive(Clone)]
+pub struct Ingest {
+    queue: mpsc::Sender<Queued>,
+    dedup: Arc<RwLock<DedupIndex>>,
+    /// Woken after each commit (the search indexer listens).
+    pub committed: Arc<Notify>,
+}
+
+impl Ingest {
+    /// Rebuilds the duplicate index from the database and starts the writer.
+    pub async fn start(store: Arc<Store>, max_batch: usize) -> anyhow::Result<Ingest> {
+        let dedup = Arc::new(RwLock::new(rebuild_dedup(&store).await?));
+        let (queue, rx) = mpsc::channel(max_batch * 4);
+        let committed = Arc::new(Notify::new());
+        tokio::spawn(writer(
+            store,
+            rx,
+            dedup.clone(),
+            committed.clone(),
+            max_batch.max(1),
+        ));
+        Ok(Ingest {
+            queue,
+            dedup,
+            committed,
+        })
+    }
+
+    /// Stores a report and returns once it is committed (or was stored before).
+    pub async fn submit(&self, submission: Submission) -> anyhow::Result<Ack> {
+        self.enqueue(submission).await?.wait().await
+    }
+
+    /// Queues a report in order and returns a handle to await its commit: callers that feed many
+    /// reports (the importer) keep their order while the writer batches them.
+    pub async fn enqueue(&self, submission: Submission) -> anyhow::Result<Pending> {
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send(Queued { submission, reply })
+            .await
+            .map_err(|_| anyhow::anyhow!("the writer has stopped"))?;
+        Ok(Pending(answer))
+    }
+
+    /// The duplicate index (read-only use: previews).
+    pub fn dedup(&self) -> &Arc<RwLock<DedupIndex>> {
+        &self.dedup
+    }
+}
+
+/// A queued report's answer, to await.
+pub struct Pending(oneshot::Receiver<Result<Ack, String>>);
+
+impl Pending {
+    /// Waits for the commit.
+    pub async fn wait(self) -> anyhow::Result<Ack> {
+        self.0
+            .await
+            .map_err(|_| anyhow::anyhow!("the writer has stopped"))?
+            .map_err(|e| anyhow::anyhow!(e))
+    }
+}
+
+/// The duplicate stage's view of a report.
+pub fn probe_for(envelope: &Envelope, analysis: &Analysis) -> DedupProbe {
+    DedupProbe {
+        text: analysis.normalized.clone(),
+        subject_name: analysis
+            .extraction
+            .subject_name
+            .as_deref()
+            .map(intake::normalize_text),
+        locus: analysis.locus.code.clone(),
+        categories: analysis.extraction.categories.clone(),
+        reporter_key: reporter_key(
+            envelope.reporter.phone.as_deref(),
+            envelope.reporter.email.as_deref(),
+        ),
+        received_at: envelope.received_at.with_timezone(&chrono::Utc),
+        subject_kind: Some(analysis.extraction.subject_kind),
+        place_names: place_names(&analysis.locus),
+    }
+}
+
+/// Names of the locus at every level, full and short (辽宁省, 辽宁, 鞍山市, 鞍山, 铁东区, 铁东), so
+/// that the duplicate stage can strip them from subject names.
+fn place_names(locus: &triage::Locus) -> Vec<String> {
+    let mut names = Vec::new();
+    for full in locus.name.as_deref().unwrap_or("").split_whitespace() {
+        names.push(full.to_string());
+        for suffix in [
+            "维吾尔自治区",
+            "壮族自治区",
+            "回族自治区",
+            "自治区",
+            "自治州",
+            "自治县",
+            "省",
+            "市",
+            "区",
+            "县",
+            "旗",
+            "盟",
+        ] {
+            if let Some(short) = full.strip_suffix(suffix) {
+                if short.chars().count() >= 2 {
+                    names.push(short.to_string());
+                }
+                break;
+            }
+        }
+    }
+    names
+}
+
+/// The reporter's key for repeat detection: a real phone number or an e-mail address.
+pub fn reporter_key(phone: Option<&str>, email: Option<&str>) -> Option<String> {
+    phone
+        .filter(|p| !p.contains('*'))
+        .map(str::to_string)
+        .or_else(|| email.map(str::to_string))
+}
+
+async fn rebuild_dedup(store: &Store) -> anyhow::Result<DedupIndex> {
+    let mut index = DedupIndex::new();
+    let mut after = 0;
+    loop {
+        let page = store.history_page(after, 5_000).await?;
+        let Some(last) = page.last() else { break };
+        after = last.report.id;
+        for row in &page {
+            let Ok(envelope) = stored_envelope(&row.report) else {
+                continue;
+            };
+            let decisions: Analysis =
+                match analysis_from_decisions(&row.report.decisions, &envelope) {
+                    Some(a) => a,
+                    None => continue,
+                };
+            let mut probe = probe_for(&envelope, &decisions);
+            probe.reporter_key = reporter_key(row.phone.as_deref(), row.email.as_deref());
+            index.insert(row.report.id, row.report.case_id, &probe);
+        }
+    }
+    Ok(index)
+}
+
+/// Rebuilds an envelope (without identity) from a stored report.
+fn stored_envelope(report: &crate::store::ReportRow) -> anyhow::Result<Envelope> {
+    Ok(Envelope {
+        channel: report.channel.parse()?,
+        external_id: report.external_id.clone(),
+        received_at: chrono::DateTime::parse_from_rfc3339(&report.received_at)?,
+        reporter: Default::default(),
+        subject: report
+            .subject
+            .clone()
+            .and_then(|s| serde_json::from_value(s).ok()),
+        address: report.address.clone(),
+        title: report.title.clone(),
+        text: report.text.clone(),
+        deadline: None,
+    })
+}
+
+fn analysis_from_decisions(decisions: &serde_json::Value, envelope: &Envelope) -> Option<Analysis> {
+    Some(Analysis {
+        normalized: intake::normalize_text(&envelope.full_text()),
+        extraction: serde_json::from_value(decisions.get("extraction")?.clone()).ok()?,
+        locus: serde_json::from_value(decisions.get("locus")?.clone()).ok()?,
+        routing: serde_json::from_value(decisions.get("routing")?.clone()).ok()?,
+        fingerprint: String::new(),
+    })
+}
+
+async fn writer(
+    store: Arc<Store>,
+    mut rx: mpsc::Receiver<Queued>,
+    dedup: Arc<RwLock<DedupIndex>>,
+    committed: Arc<Notify>,
+    max_batch: usize,
+) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < max_batch {
+            match rx.try_recv() {
+                Ok(q) => batch.push(q),
+                Err(_) => break,
+            }
+        }
+        match write_batch(&store, &dedup, &mut batch).await {
+            Ok(acks) => {
+                committed.notify_one();
+                for (q, ack) in batch.into_iter().zip(acks) {
+                    let _ = q.reply.send(Ok(ack));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), size = batch.len(), "a batch of reports was not stored");
+                // The tentative entries of the failed batch must leave the duplicate index.
+                match rebuild_dedup(&store).await {
+                    Ok(index) => *dedup.write().expect("not poisoned") = index,
+                    Err(e) => {
+                        tracing::error!(error = %format!("{e:#}"), "duplicate index rebuild failed")
+                    }
+                }
+                for q in batch {
+                    let _ = q.reply.send(Err(format!("the report was not stored: {e}")));
+                }
+            }
+        }
+    }
+}
+
+enum Slot {
+    /// Answer with this ack (a re-send or the same message).
+    Known(Ack),
+    /// Same key as an earlier item of this batch.
+    SameAs(usize),
+    /// Stored by this batch, at this position of the items.
+    Stored(usize),
+    /// The same message as the item at this position of this batch.
+    SameMessageAs(usize),
+}
+
+async fn write_batch(
+    store: &Store,
+    dedup: &RwLock<DedupIndex>,
+    batch: &mut [Queued],
+) -> anyhow::Result<Vec<Ack>> {
+    let keys: Vec<(String, String)> = batch
+        .iter()
+        .map(|q| {
+            (
+                q.submission.envelope.channel.code().to_string(),
+                q.submission.envelope.external_id.clone(),
+            )
+        })
+        .collect();
+    let existing = store.find_by_keys(&keys).await?;
+    let mut first_of_key: HashMap<&(String, String), usize> = HashMap::new();
+    let mut slots = Vec::with_capacity(batch.len());
+    let mut items = Vec::new();
+    let mut item_of_report: HashMap<i64, usize> = HashMap::new();
+    for (i, q) in batch.iter().enumerate() {
+        let key = &keys[i];
+        if let Some((report_id, case_id, case_no)) = existing.get(key) {
+            slots.push(Slot::Known(Ack {
+                outcome: Outcome::Resent,
+                report_id: *report_id,
+                case_id: *case_id,
+                case_no: case_no.clone(),
+            }));
+            continue;
+        }
+        if let Some(&j) = first_of_key.get(key) {
+            slots.push(Slot::SameAs(j));
+            continue;
+        }
+        first_of_key.insert(key, i);
+        let s = &q.submission;
+        let probe = probe_for(&s.envelope, &s.analysis);
+        let decision = dedup.read().expect("not poisoned").decide(&probe);
+        if let DedupDecision::SameMessage {
+            report_id, case_id, ..
+        } = &decision
+        {
+            // The same message under another id: nothing new is stored.
+            if let Some(&k) = item_of_report.get(report_id) {
+                slots.push(Slot::SameMessageAs(k));
+            } else if let Some(case) = store.case(*case_id).await? {
+                slots.push(Slot::Known(Ack {
+                    outcome: Outcome::SameMessage,
+                    report_id: *report_id,
+                    case_id: *case_id,
+                    case_no: case.case_no,
+                }));
+            } else {
+                anyhow::bail!("duplicate index names case {case_id}, which is not stored");
+            }
+            continue;
+        }
+        let report_id = store.next_report_id().await?;
+        item_of_report.insert(report_id, items.len());
+        let (mut case, events) = link_for(store, &s.analysis, &decision).await?;
+        if let CaseLink::Open(new_case) = &mut case {
+            new_case.deadline = s.envelope.deadline.map(|d| d.to_rfc3339());
+        }
+        let case_id = match &case {
+            CaseLink::Open(c) => c.case_id,
+            CaseLink::Join { case_id, .. } => *case_id,
+        };
+        dedup
+            .write()
+            .expect("not poisoned")
+            .insert(report_id, case_id, &probe);
+        let decisions = serde_json::json!({
+            "extraction": s.analysis.extraction,
+            "locus": s.analysis.locus,
+            "routing": s.analysis.routing,
+            "dedup": decision,
+        });
+        let mut all_events = vec![("report.received".to_string(), decisions.to_string())];
+        all_events.extend(events);
+        slots.push(Slot::Stored(items.len()));
+        items.push(BatchItem {
+            report_id,
+            envelope: s.envelope.clone(),
+            raw_content_type: s.raw_content_type.clone(),
+            raw_payload: s.raw_payload.clone(),
+            decisions: decisions.to_string(),
+            fingerprint: s.analysis.fingerprint.clone(),
+            case,
+            events: all_events,
+        });
+    }
+    let stored = store.commit_batch(&items).await?;
+    let mut acks: Vec<Ack> = Vec::with_capacity(slots.len());
+    for slot in &slots {
+        let ack = match slot {
+            Slot::Known(a) => a.clone(),
+            Slot::SameAs(j) => Ack {
+                outcome: Outcome::Resent,
+                ..acks[*j].clone()
+            },
+            Slot::Stored(k) => {
+                let s = &stored[*k];
+                Ack {
+                    outcome: Outcome::New,
+                    report_id: s.report_id,
+                    case_id: s.case_id,
+                    case_no: s.case_no.clone(),
+                }
+            }
+            Slot::SameMessageAs(k) => {
+                let s = &stored[*k];
+                Ack {
+                    outcome: Outcome::SameMessage,
+                    report_id: s.report_id,
+                    case_id: s.case_id,
+                    case_no: s.case_no.clone(),
+                }
+            }
+        };
+        acks.push(ack);
+    }
+    Ok(acks)
+}
+
+/// Turns the duplicate decision into the report's case link and the events that explain it.
+async fn link_for(
+    store: &Store,
+    analysis: &Analysis,
+    decision: &DedupDecision,
+) -> anyhow::Result<(CaseLink, Vec<(String, String)>)> {
+    let decision_json = serde_json::to_string(decision)?;
+    let categories = analysis.category_codes();
+    match decision {
+        DedupDecision::New { subject_key, .. } => {
+            let case_id = store.next_case_id().await?;
+            let routing = &analysis.routing;
+            let state = if routing.transfer.is_some() {
+                "transferred"
+            } else if matches!(routing.handling, triage::Handling::Division(_)) {
+                "routed"
+            } else {
+                "received"
+            };
+            let case = NewCase {
+                case_id,
+                state: state.to_string(),
+                subject_name: analysis.extraction.subject_name.clone(),
+                subject_key: subject_key.clone(),
+                subject_kind: analysis.extraction.subject_kind.code().to_string(),
+                categories: serde_json::to_string(&categories)?,
+                locus: analysis.locus.code.clone(),
+                handling: routing.handling.code().to_string(),
+                referrals: serde_json::to_string(&analysis.referral_codes())?,
+                transfer: routing.transfer.clone(),
+                deadline: None,
+            };
+            Ok((
+                CaseLink::Open(case),
+                vec![("case.opened".to_string(), decision_json)],
+            ))
+        }
+        DedupDecision::Repeat { case_id, .. } => Ok((
+            CaseLink::Join {
+                case_id: *case_id,
+                link: "repeat",
+                repeat: true,
+                categories,
+            },
+            vec![("case.report_linked".to_string(), decision_json)],
+        )),
+        DedupDecision::SameMatter { case_id, .. } => Ok((
+            CaseLink::Join {
+                case_id: *case_id,
+                link: "same_matter",
+                repeat: false,
+                categories,
+            },
+            vec![("case.report_linked".to_string(), decision_json)],
+        )),
+        DedupDecision::SameMessage { .. } => {
+            anyhow::bail!("a same-message decision stores no report")
+        }
+    }
+}

@@ -1,0 +1,435 @@
+//! One batch of the group-commit writer: every row of every report in one transaction.
+
+use super::{now_text, Store};
+use anyhow::Context;
+use intake::Envelope;
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+use sqlx::{Any, Row};
+use std::collections::BTreeMap;
+
+/// A case to open for a report.
+#[derive(Debug, Clone)]
+pub struct NewCase {
+    /// Allocated id.
+    pub case_id: i64,
+    /// State to open in (`received`, `routed`, `transferred`).
+    pub state: String,
+    /// Subject name, if known.
+    pub subject_name: Option<String>,
+    /// Normalized subject key (the subject's record).
+    pub subject_key: Option<String>,
+    /// Subject kind code.
+    pub subject_kind: String,
+    /// JSON list of category codes.
+    pub categories: String,
+    /// County-level locus.
+    pub locus: Option<String>,
+    /// Handling division code or `home`.
+    pub handling: String,
+    /// JSON list of referral codes.
+    pub referrals: String,
+    /// Transfer target, if any.
+    pub transfer: Option<String>,
+    /// Deadline (RFC 3339), if any.
+    pub deadline: Option<String>,
+}
+
+/// How a report meets its case.
+#[derive(Debug, Clone)]
+pub enum CaseLink {
+    /// The report opens a new case.
+    Open(NewCase),
+    /// The report joins an existing case.
+    Join {
+        /// The case.
+        case_id: i64,
+        /// `repeat` or `same_matter`.
+        link: &'static str,
+        /// Counts as a repeat report (重复件).
+        repeat: bool,
+        /// Category codes this report adds to the case.
+        categories: Vec<String>,
+    },
+}
+
+/// A report ready to store.
+#[derive(Debug, Clone)]
+pub struct BatchItem {
+    /// Allocated id.
+    pub report_id: i64,
+    /// The parsed envelope.
+    pub envelope: Envelope,
+    /// Content type of the raw payload.
+    pub raw_content_type: String,
+    /// The payload exactly as received.
+    pub raw_payload: String,
+    /// Decisions with reasons (JSON).
+    pub decisions: String,
+    /// Hash of the normalized content.
+    pub fingerprint: String,
+    /// Its case.
+    pub case: CaseLink,
+    /// Events to append: (kind, JSON data).
+    pub events: Vec<(String, String)>,
+}
+
+/// What the batch stored for one report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredReport {
+    /// Report id.
+    pub report_id: i64,
+    /// Case id.
+    pub case_id: i64,
+    /// Case number.
+    pub case_no: String,
+}
+
+enum Value {
+    Int(i64),
+    Text(Option<String>),
+}
+
+fn bind_all<'q>(
+    mut query: Query<'q, Any, AnyArguments<'q>>,
+    values: Vec<Value>,
+) -> Query<'q, Any, AnyArguments<'q>> {
+    for v in values {
+        query = match v {
+            Value::Int(i) => query.bind(i),
+            Value::Text(t) => query.bind(t),
+        };
+    }
+    query
+}
+
+/// `INSERT INTO table (cols) VALUES ($1, $2), ($3, $4) …` for `rows` rows.
+fn insert_sql(table: &str, columns: &[&str], rows: usize) -> String {
+    let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
+    let mut n = 0;
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for c in 0..columns.len() {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            n += 1;
+            sql.push('$');
+            sql.push_str(&n.to_string());
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+const CASE_COLUMNS: &[&str] = &[
+    "id",
+    "case_no",
+    "state",
+    "subject_name",
+    "subject_key",
+    "subject_kind",
+    "categories",
+    "locus",
+    "handling",
+    "referrals",
+    "transfer",
+    "deadline",
+    "opened_at",
+    "updated_at",
+];
+
+/// Most bound values in one statement (SQLite allows 32,766; PostgreSQL 65,535).
+const MAX_BINDS: usize = 30_000;
+
+async fn insert_rows(
+    tx: &mut sqlx::Transaction<'_, Any>,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<Value>>,
+) -> anyhow::Result<()> {
+    let per_statement = (MAX_BINDS / columns.len()).max(1);
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<Vec<Value>> = rows.by_ref().take(per_statement).collect();
+        let sql = insert_sql(table, columns, chunk.len());
+        let query = bind_all(sqlx::query(&sql), chunk.into_iter().flatten().collect());
+        query
+            .execute(&mut **tx)
+            .await
+            .with_context(|| format!("insert into {table}"))?;
+    }
+    Ok(())
+}
+
+fn text(s: &str) -> Value {
+    Value::Text(Some(s.to_string()))
+}
+
+fn opt(s: &Option<String>) -> Value {
+    Value::Text(s.clone())
+}
+
+impl Store {
+    /// Stores a batch in one transaction and returns, per item, its report and case.
+    /// Nothing is visible, and nothing may be acknowledged, before this returns `Ok`.
+    pub async fn commit_batch(&self, items: &[BatchItem]) -> anyhow::Result<Vec<StoredReport>> {
+        let now = now_text();
+        let mut tx = self.pool().begin().await?;
+
+        // Case numbers: one counter per year of receipt, advanced once per batch.
+        let mut per_year: BTreeMap<i32, i64> = BTreeMap::new();
+        for item in items {
+            if matches!(item.case, CaseLink::Open(_)) {
+                *per_year.entry(case_year(&item.envelope)).or_default() += 1;
+            }
+        }
+        let mut next_number: BTreeMap<i32, i64> = BTreeMap::new();
+        for (year, count) in &per_year {
+            let name = format!("case_no:{year}");
+            sqlx::query(
+                "INSERT INTO counters (name, value) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING",
+            )
+            .bind(name.clone())
+            .execute(&mut *tx)
+            .await?;
+            let end: i64 = sqlx::query(
+                "UPDATE counters SET value = value + $1 WHERE name = $2 RETURNING value",
+            )
+            .bind(*count)
+            .bind(name)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+            next_number.insert(*year, end - count + 1);
+        }
+
+        let prefix = self.case_prefix();
+        let mut stored = Vec::with_capacity(items.len());
+        let mut case_rows = Vec::new();
+        let mut report_rows = Vec::with_capacity(items.len());
+        let mut raw_rows = Vec::with_capacity(items.len());
+        let mut reporter_rows = Vec::new();
+        let mut link_rows = Vec::with_capacity(items.len());
+        let mut event_rows = Vec::new();
+        let mut case_no_of: BTreeMap<i64, String> = BTreeMap::new();
+
+        // Cases first, so that a report joining a case opened earlier in this batch finds it.
+        for item in items {
+            if let CaseLink::Open(case) = &item.case {
+                let year = case_year(&item.envelope);
+                let seq = next_number.get_mut(&year).expect("counted above");
+                let case_no = format!("{prefix}{year}{:06}", *seq);
+                *seq += 1;
+                case_no_of.insert(case.case_id, case_no.clone());
+                case_rows.push(vec![
+                    Value::Int(case.case_id),
+                    text(&case_no),
+                    text(&case.state),
+                    opt(&case.subject_name),
+                    opt(&case.subject_key),
+                    text(&case.subject_kind),
+                    text(&case.categories),
+                    opt(&case.locus),
+                    text(&case.handling),
+                    text(&case.referrals),
+                    opt(&case.transfer),
+                    opt(&case.deadline),
+                    text(&now),
+                    text(&now),
+                ]);
+            }
+        }
+        insert_rows(
+            &mut tx,
+            "cases",
+            CASE_COLUMNS,
+            std::mem::take(&mut case_rows),
+        )
+        .await?;
+
+        for item in items {
+            let env = &item.envelope;
+            let (case_id, link) = match &item.case {
+                CaseLink::Open(case) => (case.case_id, "opened"),
+                CaseLink::Join {
+                    case_id,
+                    link,
+                    repeat,
+                    categories,
+                } => {
+                    let case_no = self
+                        .join_case(&mut tx, *case_id, *repeat, categories, &now)
+                        .await?;
+                    case_no_of.insert(*case_id, case_no);
+                    (*case_id, *link)
+                }
+            };
+            report_rows.push(vec![
+                Value::Int(item.report_id),
+                text(env.channel.code()),
+                text(&env.external_id),
+                text(&env.received_at.to_rfc3339()),
+                Value::Int(env.received_at.timestamp_millis()),
+                opt(&env.title),
+                text(&env.text),
+                opt(&env.address),
+                Value::Text(env.deadline.map(|d| d.to_rfc3339())),
+                Value::Text(
+                    env.subject
+                        .as_ref()
+                        .map(|s| serde_json::to_string(s).expect("serializable")),
+                ),
+                text(&item.decisions),
+                text(&item.fingerprint),
+                Value::Int(case_id),
+                text(&now),
+            ]);
+            raw_rows.push(vec![
+                Value::Int(item.report_id),
+                text(&item.raw_content_type),
+                text(&item.raw_payload),
+            ]);
+            let r = &env.reporter;
+            if !r.is_empty() || r.anonymous {
+                reporter_rows.push(vec![
+                    Value::Int(item.report_id),
+                    opt(&r.name),
+                    opt(&r.phone),
+                    opt(&r.email),
+                    opt(&r.id_number),
+                    Value::Int(i64::from(r.anonymous)),
+                ]);
+            }
+            link_rows.push(vec![
+                Value::Int(item.report_id),
+                Value::Int(case_id),
+                text(link),
+                text(&now),
+            ]);
+            for (kind, data) in &item.events {
+                event_rows.push(vec![
+                    text(&now),
+                    text("system"),
+                    text(kind),
+                    Value::Int(case_id),
+                    Value::Int(item.report_id),
+                    text(data),
+                ]);
+            }
+            stored.push(StoredReport {
+                report_id: item.report_id,
+                case_id,
+                case_no: String::new(),
+            });
+        }
+        for s in &mut stored {
+            s.case_no = case_no_of.get(&s.case_id).cloned().unwrap_or_default();
+        }
+
+        insert_rows(
+            &mut tx,
+            "reports",
+            &[
+                "id",
+                "channel",
+                "external_id",
+                "received_at",
+                "received_ts",
+                "title",
+                "text",
+                "address",
+                "deadline",
+                "subject_json",
+                "decisions",
+                "fingerprint",
+                "case_id",
+                "stored_at",
+            ],
+            report_rows,
+        )
+        .await?;
+        insert_rows(
+            &mut tx,
+            "report_raw",
+            &["report_id", "content_type", "payload"],
+            raw_rows,
+        )
+        .await?;
+        insert_rows(
+            &mut tx,
+            "reporters",
+            &[
+                "report_id",
+                "name",
+                "phone",
+                "email",
+                "id_number",
+                "anonymous",
+            ],
+            reporter_rows,
+        )
+        .await?;
+        insert_rows(
+            &mut tx,
+            "case_reports",
+            &["report_id", "case_id", "link", "linked_at"],
+            link_rows,
+        )
+        .await?;
+        insert_rows(
+            &mut tx,
+            "events",
+            &["at", "actor", "kind", "case_id", "report_id", "data"],
+            event_rows,
+        )
+        .await?;
+        tx.commit().await.context("commit of a batch of reports")?;
+        Ok(stored)
+    }
+
+    async fn join_case(
+        &self,
+        tx: &mut sqlx::Transaction<'_, Any>,
+        case_id: i64,
+        repeat: bool,
+        add_categories: &[String],
+        now: &str,
+    ) -> anyhow::Result<String> {
+        let row = sqlx::query("SELECT case_no, categories FROM cases WHERE id = $1")
+            .bind(case_id)
+            .fetch_one(&mut **tx)
+            .await
+            .with_context(|| format!("case {case_id} to join"))?;
+        let case_no: String = row.try_get("case_no")?;
+        let mut categories: Vec<String> =
+            serde_json::from_str(&row.try_get::<String, _>("categories")?)?;
+        categories.extend(add_categories.iter().cloned());
+        categories.sort();
+        categories.dedup();
+        if categories.len() > 1 {
+            categories.retain(|c| c != "X");
+        }
+        sqlx::query(
+            "UPDATE cases SET report_count = report_count + 1, repeat_count = repeat_count + $1, \
+             categories = $2, updated_at = $3, version = version + 1 WHERE id = $4",
+        )
+        .bind(i64::from(repeat))
+        .bind(serde_json::to_string(&categories)?)
+        .bind(now.to_string())
+        .bind(case_id)
+        .execute(&mut **tx)
+        .await?;
+        Ok(case_no)
+    }
+}
+
+/// The year of a case number: the year of receipt in Beijing time.
+fn case_year(envelope: &Envelope) -> i32 {
+    use chrono::Datelike;
+    let beijing = chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset");
+    envelope.received_at.with_timezone(&beijing).year()
+}

@@ -1,0 +1,165 @@
+//! Users and API tokens. Passwords are argon2 hashes; tokens are stored as SHA-256 digests and
+//! shown once.
+
+use super::{now_text, Store};
+use anyhow::Context;
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
+use argon2::Argon2;
+use rand::RngCore;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+use std::str::FromStr;
+
+/// What a user may do (issue: case work).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Logs calls.
+    Operator,
+    /// Works cases.
+    Officer,
+    /// Reads, searches, statistics.
+    Leader,
+    /// Users, configuration, audit.
+    Admin,
+}
+
+impl FromStr for Role {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> anyhow::Result<Role> {
+        Ok(match s {
+            "operator" => Role::Operator,
+            "officer" => Role::Officer,
+            "leader" => Role::Leader,
+            "admin" => Role::Admin,
+            other => anyhow::bail!("unknown role {other:?} (operator, officer, leader, admin)"),
+        })
+    }
+}
+
+impl Role {
+    /// The code stored.
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::Operator => "operator",
+            Role::Officer => "officer",
+            Role::Leader => "leader",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+/// A user, as authenticated.
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    /// Id.
+    pub id: i64,
+    /// Login name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Division code of the user's jurisdiction.
+    pub jurisdiction: String,
+}
+
+fn token_digest(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+impl Store {
+    /// Adds a user with an argon2-hashed password.
+    pub async fn add_user(
+        &self,
+        name: &str,
+        role: Role,
+        jurisdiction: &str,
+        password: &str,
+    ) -> anyhow::Result<i64> {
+        let salt = SaltString::generate(&mut OsRng);
+        let hash = Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map_err(|e| anyhow::anyhow!("password hashing failed: {e}"))?
+            .to_string();
+        let row = sqlx::query(
+            "INSERT INTO users (name, role, jurisdiction, password_hash, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(name.to_string())
+        .bind(role.code().to_string())
+        .bind(jurisdiction.to_string())
+        .bind(hash)
+        .bind(now_text())
+        .fetch_one(self.pool())
+        .await
+        .with_context(|| format!("cannot add user {name:?} (does it exist already?)"))?;
+        Ok(row.try_get(0)?)
+    }
+
+    /// Checks a user's password.
+    pub async fn verify_password(
+        &self,
+        name: &str,
+        password: &str,
+    ) -> anyhow::Result<Option<User>> {
+        let row = sqlx::query("SELECT id, name, role, jurisdiction, password_hash FROM users WHERE name = $1 AND disabled = 0")
+            .bind(name.to_string())
+            .fetch_optional(self.pool())
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let hash: String = row.try_get("password_hash")?;
+        let parsed =
+            PasswordHash::new(&hash).map_err(|e| anyhow::anyhow!("stored hash unreadable: {e}"))?;
+        if Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_err()
+        {
+            return Ok(None);
+        }
+        Ok(Some(User {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            role: row.try_get::<String, _>("role")?.parse()?,
+            jurisdiction: row.try_get("jurisdiction")?,
+        }))
+    }
+
+    /// Creates a bearer token for a user and returns it; only its digest is stored.
+    pub async fn add_token(&self, user_name: &str) -> anyhow::Result<String> {
+        let row = sqlx::query("SELECT id FROM users WHERE name = $1")
+            .bind(user_name.to_string())
+            .fetch_optional(self.pool())
+            .await?
+            .with_context(|| format!("no user named {user_name:?}"))?;
+        let user_id: i64 = row.try_get(0)?;
+        let mut bytes = [0u8; 24];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let token = format!("tl_{}", hex::encode(bytes));
+        sqlx::query("INSERT INTO api_tokens (user_id, token_hash, created_at) VALUES ($1, $2, $3)")
+            .bind(user_id)
+            .bind(token_digest(&token))
+            .bind(now_text())
+            .execute(self.pool())
+            .await?;
+        Ok(token)
+    }
+
+    /// The user a bearer token belongs to.
+    pub async fn user_for_token(&self, token: &str) -> anyhow::Result<Option<User>> {
+        let row = sqlx::query(
+            "SELECT u.id, u.name, u.role, u.jurisdiction FROM api_tokens t JOIN users u ON u.id = t.user_id \
+             WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled = 0",
+        )
+        .bind(token_digest(token))
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(User {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            role: row.try_get::<String, _>("role")?.parse()?,
+            jurisdiction: row.try_get("jurisdiction")?,
+        }))
+    }
+}

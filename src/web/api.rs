@@ -1,0 +1,180 @@
+//! The JSON API, version 1.
+
+use super::{json_with, read_body, ApiError, AuthUser};
+use crate::app::{AcceptError, App};
+use crate::channels::{CallLog, WorkOrder};
+use crate::ingest::{Ack, Outcome};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use intake::{Category, EnvelopeError, EnvelopeWire};
+use std::sync::atomic::Ordering;
+
+/// Registers the routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz))
+        .route("/metrics", web::get().to(metrics))
+        .route("/api/v1/openapi.json", web::get().to(openapi))
+        .route("/api/v1/reports", web::post().to(post_report))
+        .route("/api/v1/reports/{id}", web::get().to(get_report))
+        .route("/api/v1/cases/{id}", web::get().to(get_case))
+        .route("/api/v1/channels/12345/orders", web::post().to(post_order))
+        .route("/api/v1/channels/12350/calls", web::post().to(post_call));
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+}
+
+async fn readyz(app: web::Data<App>) -> HttpResponse {
+    if app.store.ping().await {
+        HttpResponse::Ok().json(serde_json::json!({"status": "ready"}))
+    } else {
+        HttpResponse::ServiceUnavailable()
+            .json(serde_json::json!({"status": "database unreachable"}))
+    }
+}
+
+async fn metrics(app: web::Data<App>) -> HttpResponse {
+    let m = &app.metrics;
+    let body = format!(
+        "# HELP tipline_reports_total Submissions by outcome.\n# TYPE tipline_reports_total counter\n\
+         tipline_reports_total{{outcome=\"new\"}} {}\ntipline_reports_total{{outcome=\"resent\"}} {}\n\
+         tipline_reports_total{{outcome=\"rejected\"}} {}\ntipline_reports_total{{outcome=\"failed\"}} {}\n",
+        m.reports_new.load(Ordering::Relaxed),
+        m.reports_resent.load(Ordering::Relaxed),
+        m.reports_rejected.load(Ordering::Relaxed),
+        m.reports_failed.load(Ordering::Relaxed),
+    );
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(body)
+}
+
+async fn openapi() -> HttpResponse {
+    HttpResponse::Ok().json(super::openapi::document())
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_envelope(&EnvelopeError::Malformed(e.to_string())))
+}
+
+async fn accept(
+    app: &App,
+    wire: EnvelopeWire,
+    hints: Vec<Category>,
+    raw: &[u8],
+) -> Result<HttpResponse, ApiError> {
+    let raw = String::from_utf8_lossy(raw).into_owned();
+    match app.accept(wire, hints, "application/json", raw).await {
+        Ok(ack) => Ok(ack_response(&ack)),
+        Err(AcceptError::Invalid(e)) => Err(ApiError::bad_envelope(&e)),
+        Err(AcceptError::NotStored(e)) => Err(ApiError::not_stored(&e)),
+    }
+}
+
+fn ack_response(ack: &Ack) -> HttpResponse {
+    let status = if ack.outcome == Outcome::New {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    json_with(status, ack)
+}
+
+async fn post_report(
+    app: web::Data<App>,
+    _user: AuthUser,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let body = read_body(payload, app.config.max_body_bytes).await?;
+    let wire: EnvelopeWire = parse_json(&body)?;
+    accept(&app, wire, Vec::new(), &body).await
+}
+
+async fn post_order(
+    app: web::Data<App>,
+    _user: AuthUser,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let body = read_body(payload, app.config.max_body_bytes).await?;
+    let order: WorkOrder = parse_json(&body)?;
+    if order
+        .order_no
+        .as_deref()
+        .is_none_or(|o| o.trim().is_empty())
+    {
+        return Err(ApiError::bad_envelope(&EnvelopeError::Missing("order_no")));
+    }
+    accept(&app, order.into(), Vec::new(), &body).await
+}
+
+async fn post_call(
+    app: web::Data<App>,
+    _user: AuthUser,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let body = read_body(payload, app.config.max_body_bytes).await?;
+    let call: CallLog = parse_json(&body)?;
+    if call.call_id.as_deref().is_none_or(|c| c.trim().is_empty()) {
+        return Err(ApiError::bad_envelope(&EnvelopeError::Missing("call_id")));
+    }
+    let (wire, hints) = call
+        .into_envelope()
+        .map_err(|e| ApiError::bad_envelope(&e))?;
+    accept(&app, wire, hints, &body).await
+}
+
+fn parse_id(raw: &str, what: &str) -> Result<i64, ApiError> {
+    raw.parse::<i64>().map_err(|_| ApiError::not_found(what))
+}
+
+async fn get_report(
+    app: web::Data<App>,
+    _user: AuthUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&id, "举报")?;
+    let report = app
+        .store
+        .report(id)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .ok_or_else(|| ApiError::not_found("举报"))?;
+    let case = app
+        .store
+        .case(report.case_id)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "report": report,
+        "case": case.map(|c| serde_json::json!({"id": c.id, "case_no": c.case_no, "state": c.state})),
+    })))
+}
+
+async fn get_case(
+    app: web::Data<App>,
+    _user: AuthUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&id, "案件")?;
+    let case = app
+        .store
+        .case(id)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .ok_or_else(|| ApiError::not_found("案件"))?;
+    let reports = app
+        .store
+        .case_reports(id)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    let events = app
+        .store
+        .case_events(id)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(HttpResponse::Ok()
+        .json(serde_json::json!({"case": case, "reports": reports, "events": events})))
+}

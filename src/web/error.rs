@@ -1,0 +1,114 @@
+//! HTTP errors: a stable code, a Chinese and an English message, as JSON.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use std::fmt;
+
+/// An error answered to an HTTP client.
+#[derive(Debug, Serialize)]
+pub struct ApiError {
+    #[serde(skip)]
+    status: StatusCode,
+    /// Stable machine-readable code.
+    pub code: String,
+    /// Message in Chinese.
+    pub message: String,
+    /// Message in English.
+    pub message_en: String,
+}
+
+impl ApiError {
+    /// An error with its status, code and both messages.
+    pub fn new(
+        status: StatusCode,
+        code: &str,
+        zh: impl Into<String>,
+        en: impl Into<String>,
+    ) -> ApiError {
+        ApiError {
+            status,
+            code: code.into(),
+            message: zh.into(),
+            message_en: en.into(),
+        }
+    }
+
+    /// 401.
+    pub fn unauthorized() -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "未登录或令牌无效：请在 Authorization 头中提供有效的 Bearer 令牌",
+            "missing or invalid credentials: send a valid bearer token in the Authorization header",
+        )
+    }
+
+    /// 404.
+    pub fn not_found(what: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("未找到{what}"),
+            format!("{what} not found"),
+        )
+    }
+
+    /// 413.
+    pub fn too_large(limit: usize) -> ApiError {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("请求内容过大：最多 {limit} 字节"),
+            format!("request body too large: at most {limit} bytes"),
+        )
+    }
+
+    /// 400 for an envelope that does not parse.
+    pub fn bad_envelope(e: &intake::EnvelopeError) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            e.code(),
+            e.message_zh(),
+            e.to_string(),
+        )
+    }
+
+    /// 500; the cause is logged, not shown.
+    pub fn internal(e: &anyhow::Error) -> ApiError {
+        tracing::error!(error = %format!("{e:#}"), "internal error");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "服务器内部错误，请稍后重试",
+            "internal server error, please retry later",
+        )
+    }
+
+    /// 503 when the report could not be stored.
+    pub fn not_stored(e: &anyhow::Error) -> ApiError {
+        tracing::error!(error = %format!("{e:#}"), "report not stored");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_stored",
+            "举报未能保存，请重新提交（未保存的举报不会被受理）",
+            "the report was not stored; please submit it again",
+        )
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message_en)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status).json(self)
+    }
+}

@@ -1,0 +1,130 @@
+//! Throughput of locate + route on seeded synthetic 500-character reports (one core).
+//!
+//! `cargo bench -p triage --bench locate`
+
+use intake::{Category, SubjectKind};
+use std::time::Instant;
+use triage::{Gazetteer, Level, LocateInput, PhoneRegions, Triage, TriageConfig};
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        // xorshift64*
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+const FILLER: &[&str] = &[
+    "来电人反映，",
+    "有一家培训学校没有实操场地，",
+    "讲课老师没有特种作业操作证，",
+    "考试时监考人员离开考场，",
+    "收费明显高于市场价格，",
+    "企业安全培训记录都是事后补签的，",
+    "要求相关部门尽快核实处理。",
+    "我同事刘东方也在那里报名，",
+    "交通化工类企业问题较多，",
+    "老板说证正在办让先干着，",
+    "诉求：请相关部门依法查处。",
+    "那边的考点实操考试走过场，",
+];
+
+/// CPU time of this thread in seconds (Linux `/proc`; `None` elsewhere). The machine may be shared,
+/// so reports/s per core is computed from CPU time, wall time shown too.
+fn thread_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split(' ').collect();
+    let (utime, stime): (f64, f64) = (f.get(11)?.parse().ok()?, f.get(12)?.parse().ok()?);
+    Some((utime + stime) / 100.0)
+}
+
+fn main() {
+    let t0 = Instant::now();
+    let g = Gazetteer::get();
+    let load_gazetteer = t0.elapsed();
+    let t1 = Instant::now();
+    let _ = PhoneRegions::get().region("13904125566");
+    let load_phone = t1.elapsed();
+    println!(
+        "load: gazetteer {:.1} ms ({} divisions, {} name forms), phone table {:.1} ms",
+        load_gazetteer.as_secs_f64() * 1e3,
+        g.len(),
+        g.name_count(),
+        load_phone.as_secs_f64() * 1e3
+    );
+
+    // Place names to sprinkle: counties and townships with their prefecture sometimes.
+    let mut rng = Rng(0x5EED_1234_ABCD_0001);
+    let mut texts = Vec::new();
+    for _ in 0..4000 {
+        let mut s = String::new();
+        while s.chars().count() < 500 {
+            if rng.below(4) == 0 {
+                let i = rng.below(g.len()) as u32;
+                let d = g.division(i);
+                if d.level >= Level::County {
+                    s.push_str(&g.short_path(i));
+                } else {
+                    s.push_str(&d.name);
+                }
+            }
+            s.push_str(FILLER[rng.below(FILLER.len())]);
+        }
+        texts.push(s.chars().take(500).collect::<String>());
+    }
+    let triage = Triage::new(TriageConfig {
+        home: Some("210300".into()),
+        ..Default::default()
+    });
+    let phones = ["13904125566", "0412-5892213", "0538-8261453", "186****9031"];
+    // Warm up, then measure.
+    for t in texts.iter().take(200) {
+        let _ = triage.locate(&LocateInput {
+            text: t,
+            ..Default::default()
+        });
+    }
+    let start = Instant::now();
+    let cpu0 = thread_cpu_seconds();
+    let mut placed = 0usize;
+    let rounds = 3;
+    for _ in 0..rounds {
+        for (i, t) in texts.iter().enumerate() {
+            let l = triage.locate(&LocateInput {
+                text: t,
+                phone: Some(phones[i % phones.len()]),
+                ..Default::default()
+            });
+            placed += l.code.is_some() as usize;
+            let r = triage.route(
+                SubjectKind::TrainingInstitution,
+                &l,
+                &[Category::T4, Category::T5],
+                false,
+            );
+            std::hint::black_box(r);
+        }
+    }
+    let wall = start.elapsed().as_secs_f64();
+    let cpu = thread_cpu_seconds()
+        .zip(cpu0)
+        .map(|(b, a)| b - a)
+        .filter(|c| *c > 0.0);
+    let el = cpu.unwrap_or(wall);
+    let n = texts.len() * rounds;
+    println!(
+        "locate+route: {n} reports of 500 chars, {:.2} s CPU ({:.2} s wall) = {:.0} reports/s on one core ({:.1} µs each), placed {:.0}%",
+        el,
+        wall,
+        n as f64 / el,
+        el * 1e6 / n as f64,
+        100.0 * placed as f64 / n as f64
+    );
+}

@@ -1,0 +1,194 @@
+//! Context cues around a name occurrence: what makes a bare short name a place.
+
+/// Words right after a bare name that mark it as a place (`齐大山那边`, `星沙的`, `长沙一家`).
+const RIGHT_CUES: &[&str] = &[
+    "那边",
+    "那里",
+    "那儿",
+    "这边",
+    "这里",
+    "附近",
+    "一带",
+    "周边",
+    "地区",
+    "境内",
+    "当地",
+    "本地",
+    "辖区",
+    "市里",
+    "县里",
+    "区里",
+    "城里",
+    "镇上",
+    "乡下",
+    "街上",
+    "的",
+    "一家",
+    "一个",
+    "有家",
+    "有个",
+    "有一家",
+    "有一个",
+    "这家",
+    "那家",
+    "某",
+];
+
+/// Words right before a bare name that mark a place position (`在华岩`, `反映锡矿山…`).
+const LEFT_CUES: &[&str] = &[
+    "在", "到", "去", "于", "位于", "地处", "是", "住", "从", "反映", "举报", "称", "就在", "来自",
+    "家住", "地址", "地点",
+];
+
+/// Suffixes of organisation names: a place right before such a name is where the subject is.
+pub const ORG_SUFFIXES: &[&str] = &[
+    "公司",
+    "学校",
+    "中心",
+    "考点",
+    "考试点",
+    "考场",
+    "厂",
+    "矿",
+    "店",
+    "平台",
+    "培训",
+    "化工",
+    "集团",
+    "工作室",
+    "经营部",
+    "作坊",
+    "机构",
+    "学堂",
+    "基地",
+    "商行",
+    "批发",
+    "冶炼",
+    "钢铁",
+    "建材",
+    "矿业",
+    "教育",
+    "服务部",
+    "工程",
+];
+
+/// Phrases that put the following place on the reporter rather than the subject.
+const REPORTER_CUES: &[&str] = &[
+    "我是",
+    "本人是",
+    "本人系",
+    "我叫",
+    "家住",
+    "我住",
+    "住在",
+    "户籍",
+    "老家",
+    "来电人系",
+    "来电人是",
+    "我在",
+];
+
+/// Clause-ending characters.
+pub fn is_clause_break(c: char) -> bool {
+    matches!(
+        c,
+        '，' | '。' | '；' | '！' | '？' | '\n' | ',' | ';' | '!' | '?' | '：' | ':' | '、'
+    )
+}
+
+/// True for a CJK ideograph.
+pub fn is_han(c: char) -> bool {
+    matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FA1F)
+}
+
+/// True when `before` ends with a place-position word.
+pub fn has_left_cue(before: &str) -> bool {
+    LEFT_CUES.iter().any(|c| before.ends_with(c))
+}
+
+/// Context flags of one occurrence.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Ctx {
+    /// Nothing ideographic right before (start, punctuation, space, digit).
+    pub left_boundary: bool,
+    /// A place-position word right before.
+    pub left_cue: bool,
+    /// Nothing ideographic right after.
+    pub right_boundary: bool,
+    /// A place cue right after.
+    pub right_cue: bool,
+    /// An administrative suffix right after (`电白县` for today's 电白区).
+    pub right_suffix: bool,
+    /// An organisation name follows in the same clause.
+    pub org_follows: bool,
+    /// In brackets right after an organisation's name: `某某学校（铁东区）`.
+    pub org_precedes: bool,
+    /// The clause speaks of the reporter's own place.
+    pub reporter_clause: bool,
+    /// A word continues the name into an ordinary word (`东方市场`).
+    pub breaks_word: bool,
+}
+
+impl Ctx {
+    /// The left side allows a place.
+    pub fn left_ok(&self) -> bool {
+        self.left_boundary || self.left_cue
+    }
+}
+
+/// Computes the context of `text[start..end]` (byte offsets on char boundaries).
+pub fn context(text: &str, start: usize, end: usize) -> Ctx {
+    let before = text.get(..start).unwrap_or("");
+    let after = text.get(end..).unwrap_or("");
+    let prev = before.chars().next_back();
+    let next = after.chars().next();
+    let left_boundary = prev.is_none_or(|c| !is_han(c));
+    let left_cue = LEFT_CUES.iter().any(|c| before.ends_with(c));
+    let right_boundary = next.is_none_or(|c| !is_han(c));
+    let right_cue = RIGHT_CUES.iter().any(|c| after.starts_with(c));
+    let right_suffix = matches!(next, Some('市' | '区' | '县' | '镇' | '乡' | '旗'))
+        && !after.starts_with("市场")
+        && !after.starts_with("区域")
+        && !after.starts_with("县城");
+    let name = text.get(start..end).unwrap_or("");
+    let breaks_word = (name.ends_with('市') && next == Some('场'))
+        || (name.ends_with('区') && matches!(next, Some('域' | '别')));
+    // The clause after (up to 24 chars) names an organisation.
+    let after_end = after
+        .char_indices()
+        .take(24)
+        .find(|&(_, c)| is_clause_break(c))
+        .map(|(i, _)| i)
+        .unwrap_or_else(|| {
+            after
+                .char_indices()
+                .nth(24)
+                .map(|(i, _)| i)
+                .unwrap_or(after.len())
+        });
+    let clause_after = &after[..after_end];
+    let org_follows = ORG_SUFFIXES.iter().any(|s| clause_after.contains(s));
+    let mut before_start = before.len();
+    for (n, (i, c)) in before.char_indices().rev().enumerate() {
+        if n >= 16 || is_clause_break(c) {
+            break;
+        }
+        before_start = i;
+    }
+    let clause_before = &before[before_start..];
+    let reporter_clause = REPORTER_CUES.iter().any(|c| clause_before.contains(c));
+    let org_precedes = before
+        .strip_suffix(['（', '('])
+        .is_some_and(|b| ORG_SUFFIXES.iter().any(|s| b.ends_with(s)));
+    Ctx {
+        left_boundary,
+        left_cue,
+        right_boundary,
+        right_cue,
+        right_suffix,
+        org_follows,
+        org_precedes,
+        reporter_clause,
+        breaks_word,
+    }
+}

@@ -1,0 +1,646 @@
+//! The locus: the county-level division where the subject is.
+//!
+//! Every source (the subject's address, the address of the conduct, the subject's name, the text)
+//! is scanned with the one automaton over all division names. Each occurrence is weighed by its
+//! form (a full name stands alone; a bare short name needs support: a higher-level name right
+//! before it, a place cue such as `那边`/`附近`, an isolated position, an address field) and by
+//! its context (attached to an organisation's name, or in a clause about the reporter). Candidate
+//! counties are scored with the consistent higher-level names; ties are broken by the reporter's
+//! phone region, then by the home jurisdiction; what still ties gives no locus.
+
+use crate::context::context;
+use crate::gazetteer::{Gazetteer, Level, NameForm};
+use crate::phone::PhoneRegions;
+use crate::zones::Zones;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// What the locus stage is given.
+#[derive(Debug, Clone, Default)]
+pub struct LocateInput<'a> {
+    /// Normalized report text (title and body).
+    pub text: &'a str,
+    /// Structured address of the conduct, if any.
+    pub address: Option<&'a str>,
+    /// The subject's registered address or site, if given.
+    pub subject_address: Option<&'a str>,
+    /// The subject's name, if known.
+    pub subject_name: Option<&'a str>,
+    /// The reporter's phone, canonical, if any (area code / mobile region as context).
+    pub phone: Option<&'a str>,
+}
+
+/// One place name found in an input and used as evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlaceMatch {
+    /// The words as written.
+    pub text: String,
+    /// Start, in characters of the source.
+    pub start: usize,
+    /// End (exclusive), in characters of the source.
+    pub end: usize,
+    /// The division code of the reading retained (the first, when several remain).
+    pub code: String,
+    /// Its level.
+    pub level: Level,
+    /// Which input: `subject_address`, `address`, `subject_name` or `text`.
+    pub source: String,
+}
+
+/// Where the subject is.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Locus {
+    /// County-level division code (6 digits), or none when nothing places the report.
+    pub code: Option<String>,
+    /// Full name path of the code, e.g. `辽宁省 鞍山市 铁东区`.
+    pub name: Option<String>,
+    /// Candidates considered, best first: `code 名称` (e.g. `210302 辽宁省鞍山市铁东区`).
+    pub candidates: Vec<String>,
+    /// Why: the matched words and the reasoning, in plain words.
+    pub reasons: Vec<String>,
+    /// The place names used as evidence.
+    #[serde(default)]
+    pub evidence: Vec<PlaceMatch>,
+    /// The township (9 digits) when one was named and agrees with the locus.
+    #[serde(default)]
+    pub township: Option<String>,
+    /// The configured zone (its code) the locus lies in, if any.
+    #[serde(default)]
+    pub zone: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    SubjectAddress,
+    Address,
+    SubjectName,
+    Text,
+}
+
+impl Source {
+    fn weight(self) -> f32 {
+        match self {
+            Source::SubjectAddress => 4.0,
+            Source::Address => 3.0,
+            Source::SubjectName => 2.0,
+            Source::Text => 1.0,
+        }
+    }
+    fn key(self) -> &'static str {
+        match self {
+            Source::SubjectAddress => "subject_address",
+            Source::Address => "address",
+            Source::SubjectName => "subject_name",
+            Source::Text => "text",
+        }
+    }
+    fn label(self) -> &'static str {
+        match self {
+            Source::SubjectAddress => "被举报对象地址",
+            Source::Address => "事发地址",
+            Source::SubjectName => "被举报对象名称",
+            Source::Text => "正文",
+        }
+    }
+    fn is_address(self) -> bool {
+        matches!(self, Source::SubjectAddress | Source::Address)
+    }
+}
+
+/// A weighed reading of an occurrence.
+#[derive(Debug, Clone, Copy)]
+struct Weighed {
+    div: u32,
+    weight: f32,
+    needs_corroboration: bool,
+}
+
+/// An accepted occurrence.
+#[derive(Debug, Clone)]
+struct Occ {
+    source: Source,
+    start: usize,
+    end: usize,
+    name: u32,
+    readings: Vec<Weighed>,
+    factor: f32,
+}
+
+impl Occ {
+    fn len(&self) -> usize {
+        self.end - self.start
+    }
+}
+
+const SHORT_SUPPORTED: f32 = 0.8;
+const SHORT_CUED: f32 = 0.7;
+const SHORT_ORG: f32 = 0.4;
+const TIE_MARGIN: f32 = 0.3;
+const MIN_SCORE: f32 = 0.5;
+/// Township short forms shared by more counties than this need a higher-level name beside them.
+const MAX_SPREAD: u16 = 3;
+
+fn chars_at(s: &str, byte: usize) -> usize {
+    s.get(..byte).map(|p| p.chars().count()).unwrap_or(0)
+}
+
+fn gap_ok(text: &str, a_end: usize, b_start: usize) -> bool {
+    a_end == b_start || (b_start == a_end + 1 && text.as_bytes().get(a_end) == Some(&b' '))
+}
+
+/// Scans one source and returns the occurrences that count.
+fn scan(g: &Gazetteer, text: &str, source: Source, subject_at: Option<(usize, usize)>) -> Vec<Occ> {
+    let raw = g.find_all(text);
+    if raw.is_empty() {
+        return Vec::new();
+    }
+    let mut occs: Vec<Occ> = Vec::with_capacity(raw.len());
+    let mut ends_at: HashMap<usize, Vec<usize>> = HashMap::new();
+    let mut starts_at: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (i, r) in raw.iter().enumerate() {
+        ends_at.entry(r.end).or_default().push(i);
+        starts_at.entry(r.start).or_default().push(i);
+    }
+    for (i, r) in raw.iter().enumerate() {
+        let readings = g.readings(r.name);
+        let ctx = context(text, r.start, r.end);
+        let spread = g.township_spread(r.name);
+        // Neighbours: occurrences right before / right after (a space allowed).
+        let empty: Vec<usize> = Vec::new();
+        let left_n = ends_at.get(&r.start).unwrap_or(&empty).iter().chain(
+            r.start
+                .checked_sub(1)
+                .filter(|&p| gap_ok(text, p, r.start))
+                .and_then(|p| ends_at.get(&p))
+                .unwrap_or(&empty),
+        );
+        let left_n = left_n.copied().filter(|&j| j != i);
+        let right_n = starts_at.get(&r.end).unwrap_or(&empty).iter().chain(
+            Some(r.end + 1)
+                .filter(|&p| gap_ok(text, r.end, p))
+                .and_then(|p| starts_at.get(&p))
+                .unwrap_or(&empty),
+        );
+        let right_n = right_n.copied().filter(|&j| j != i);
+        // Skip names that can only count with support when nothing around them could support them.
+        let any_strong = readings.iter().any(|r| r.form.is_strong());
+        let has_neighbour = left_n.clone().next().is_some() || right_n.clone().next().is_some();
+        if !any_strong && !has_neighbour && !source.is_address() && source != Source::SubjectName {
+            let prev = text.get(..r.start).and_then(|b| b.chars().next_back());
+            let next = text.get(r.end..).and_then(|a| a.chars().next());
+            let cheap_left = prev.is_none_or(|c| !crate::context::is_han(c));
+            if !cheap_left && !crate::context::has_left_cue(text.get(..r.start).unwrap_or("")) {
+                continue;
+            }
+            let _ = next;
+        }
+        let mut out: Vec<Weighed> = Vec::new();
+        let mut chained: Vec<Weighed> = Vec::new();
+        for rd in readings {
+            // Ancestors of this reading (a name before it may be one of them).
+            let mut anc = [u32::MAX; 4];
+            let mut cur = g.division(rd.div).parent;
+            for a in anc.iter_mut() {
+                match cur {
+                    Some(c) => {
+                        *a = c;
+                        cur = g.division(c).parent;
+                    }
+                    None => break,
+                }
+            }
+            let lvl = g.division(rd.div).level;
+            let chain = left_n
+                .clone()
+                .any(|j| g.readings(raw[j].name).iter().any(|n| anc.contains(&n.div)))
+                || (lvl < Level::Township
+                    && right_n.clone().any(|j| {
+                        g.readings(raw[j].name)
+                            .iter()
+                            .any(|n| g.division(n.div).level > lvl && g.contains(rd.div, n.div))
+                    }));
+            let strong = rd.form.is_strong() && !ctx.breaks_word;
+            let is_township_short =
+                rd.form == NameForm::Short && g.division(rd.div).level == Level::Township;
+            let weight = if strong {
+                Some((1.0, false))
+            } else if chain {
+                Some((SHORT_SUPPORTED, false))
+            } else if source.is_address() || (source == Source::SubjectName && r.start == 0) {
+                Some((SHORT_SUPPORTED, false))
+            } else if ctx.breaks_word || (is_township_short && spread > MAX_SPREAD) {
+                None
+            } else if ctx.right_suffix && rd.form == NameForm::Short {
+                Some((0.9, false))
+            } else if ctx.left_ok() && (ctx.right_cue || (ctx.left_boundary && ctx.right_boundary))
+            {
+                Some((SHORT_CUED, false))
+            } else if ctx.left_ok() && ctx.org_follows {
+                Some((SHORT_ORG, true))
+            } else {
+                None
+            };
+            if let Some((weight, needs_corroboration)) = weight {
+                let w = Weighed {
+                    div: rd.div,
+                    weight,
+                    needs_corroboration,
+                };
+                if chain {
+                    chained.push(w);
+                }
+                out.push(w);
+            }
+        }
+        // A name chained to a higher (or lower) one keeps only the consistent readings.
+        if !chained.is_empty() {
+            out = chained;
+        }
+        if out.is_empty() {
+            continue;
+        }
+        let attached = ctx.org_follows
+            || ctx.org_precedes
+            || subject_at.is_some_and(|(s, e)| {
+                (r.start >= s && r.end <= e) || (r.end <= s && s - r.end <= 6)
+            });
+        let mut factor = 1.0;
+        if attached {
+            factor *= 1.5;
+        }
+        if ctx.reporter_clause && !attached {
+            factor *= 0.4;
+        }
+        occs.push(Occ {
+            source,
+            start: r.start,
+            end: r.end,
+            name: r.name,
+            readings: out,
+            factor,
+        });
+    }
+    // Overlaps: a name inside a longer accepted name goes; of two crossing names the earlier stays.
+    let mut keep = vec![true; occs.len()];
+    for i in 0..occs.len() {
+        for j in 0..occs.len() {
+            if i == j || !keep[j] {
+                continue;
+            }
+            let (a, b) = (&occs[i], &occs[j]);
+            let inside = b.start <= a.start && a.end <= b.end && b.len() > a.len();
+            let crossing = b.start < a.start && a.start < b.end && b.end < a.end;
+            if inside || crossing {
+                keep[i] = false;
+                break;
+            }
+        }
+    }
+    occs.into_iter()
+        .zip(keep)
+        .filter(|(_, k)| *k)
+        .map(|(o, _)| o)
+        .collect()
+}
+
+/// Normalizes a home / region code to its significant prefix (`210300` → `2103`, `210000` → `21`).
+pub(crate) fn significant(code: &str) -> &str {
+    let mut c = code;
+    while c.len() > 2 && c.len() <= 6 && c.ends_with("00") {
+        c = &c[..c.len() - 2];
+    }
+    c
+}
+
+/// True when division code `code` lies inside the region with significant prefix `region`.
+pub(crate) fn within(code: &str, region: &str) -> bool {
+    !region.is_empty() && code.starts_with(region)
+}
+
+pub(crate) fn locate(
+    g: &Gazetteer,
+    home: Option<&str>,
+    zones: &Zones,
+    input: &LocateInput<'_>,
+) -> Locus {
+    let mut reasons: Vec<String> = Vec::new();
+    let subject_at = input
+        .subject_name
+        .filter(|n| n.chars().count() >= 2)
+        .and_then(|n| {
+            // Where the subject's name (or its distinctive core) appears in the text.
+            input.text.find(n).map(|s| (s, s + n.len()))
+        });
+    let mut occs: Vec<Occ> = Vec::new();
+    let mut sources: Vec<(Source, &str)> = Vec::new();
+    if let Some(a) = input.subject_address {
+        sources.push((Source::SubjectAddress, a));
+    }
+    if let Some(a) = input.address {
+        sources.push((Source::Address, a));
+    }
+    if let Some(n) = input.subject_name {
+        sources.push((Source::SubjectName, n));
+    }
+    sources.push((Source::Text, input.text));
+    for (src, s) in &sources {
+        occs.extend(scan(
+            g,
+            s,
+            *src,
+            if *src == Source::Text {
+                subject_at
+            } else {
+                None
+            },
+        ));
+    }
+    let source_text = |src: Source| {
+        sources
+            .iter()
+            .find(|(s, _)| *s == src)
+            .map(|(_, t)| *t)
+            .unwrap_or("")
+    };
+
+    let phone_region = input.phone.and_then(|p| PhoneRegions::get().region(p));
+    let home_region = home.map(significant).filter(|h| !h.is_empty());
+
+    // Corroboration of weak readings (a bare name before an organisation's name).
+    let strong_prefs: Vec<u32> = occs
+        .iter()
+        .flat_map(|o| {
+            o.readings
+                .iter()
+                .filter(|r| !r.needs_corroboration)
+                .map(|r| r.div)
+        })
+        .filter_map(|d| {
+            g.ancestor(d, Level::Prefecture)
+                .or_else(|| g.ancestor(d, Level::Province))
+        })
+        .collect();
+    for o in occs.iter_mut() {
+        o.readings.retain(|r| {
+            if !r.needs_corroboration {
+                return true;
+            }
+            let code = &g.division(r.div).code;
+            let by_phone = phone_region.is_some_and(|p| within(code, p) || within(p, code));
+            let by_home = home_region.is_some_and(|h| within(code, h));
+            let by_other = strong_prefs.iter().any(|&p| g.contains(p, r.div));
+            by_phone || by_home || by_other
+        });
+        // Corroborated: as good as a cued short name.
+        for r in o.readings.iter_mut() {
+            if r.needs_corroboration {
+                r.needs_corroboration = false;
+                r.weight = SHORT_CUED;
+            }
+        }
+    }
+    occs.retain(|o| !o.readings.is_empty());
+
+    // Candidate counties and their scores.
+    let mut counties: Vec<u32> = Vec::new();
+    for o in &occs {
+        for r in &o.readings {
+            if let Some(c) = g.county_of(r.div) {
+                if !counties.contains(&c) {
+                    counties.push(c);
+                }
+            }
+        }
+    }
+    // Per occurrence: the best weight it gives each county directly, and each upper division.
+    let mut scored: Vec<(u32, f32, Vec<usize>)> = Vec::new();
+    let mut direct: HashMap<u32, f32> = HashMap::new();
+    let mut upper: HashMap<u32, f32> = HashMap::new();
+    let mut county_pos: HashMap<u32, usize> = HashMap::new();
+    let mut seen: HashMap<(u32, &'static str, u32), u32> = HashMap::new();
+    for &c in &counties {
+        county_pos.insert(c, scored.len());
+        scored.push((c, 0.0, Vec::new()));
+    }
+    let ups: Vec<(Option<u32>, Option<u32>)> = counties
+        .iter()
+        .map(|&c| {
+            (
+                g.ancestor(c, Level::Prefecture),
+                g.ancestor(c, Level::Province),
+            )
+        })
+        .collect();
+    for (k, o) in occs.iter().enumerate() {
+        direct.clear();
+        upper.clear();
+        for r in &o.readings {
+            if let Some(c) = g.county_of(r.div) {
+                let e = direct.entry(c).or_insert(0.0);
+                *e = e.max(r.weight);
+            }
+            if g.division(r.div).level <= Level::Prefecture {
+                let e = upper.entry(r.div).or_insert(0.0);
+                *e = e.max(r.weight);
+            }
+        }
+        for (ci, &c) in counties.iter().enumerate() {
+            let mut rel = direct.get(&c).copied().unwrap_or(0.0);
+            if !upper.is_empty() {
+                if let Some(w) = ups[ci].0.and_then(|p| upper.get(&p)) {
+                    rel = rel.max(0.5 * w);
+                }
+                if let Some(w) = ups[ci].1.and_then(|p| upper.get(&p)) {
+                    rel = rel.max(0.25 * w);
+                }
+            }
+            if rel > 0.0 {
+                let n = seen.entry((o.name, o.source.key(), c)).or_insert(0);
+                let repeat = if *n == 0 { 1.0 } else { 0.25 };
+                *n += 1;
+                let slot = &mut scored[county_pos[&c]];
+                slot.1 += rel * o.source.weight() * o.factor * repeat;
+                slot.2.push(k);
+            }
+        }
+    }
+    scored.sort_by(|a, b| {
+        b.1.partial_cmp(&a.1)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(a.0.cmp(&b.0))
+    });
+
+    let describe = |o: &Occ| -> String {
+        let src = source_text(o.source);
+        let (s, e) = (chars_at(src, o.start), chars_at(src, o.end));
+        let w = src.get(o.start..o.end).unwrap_or("");
+        if o.source == Source::Text {
+            format!("“{w}”({s}–{e})")
+        } else {
+            format!("{}“{w}”({s}–{e})", o.source.label())
+        }
+    };
+    let cand_line = |c: u32| format!("{} {}", g.division(c).code, g.short_path(c));
+
+    let mut locus = Locus::default();
+    locus.candidates = scored.iter().map(|(c, _, _)| cand_line(*c)).collect();
+    if scored.is_empty() || scored[0].1 < MIN_SCORE {
+        if occs.is_empty() {
+            reasons.push("文本中未找到可定位到区县的地名".to_string());
+        } else {
+            let words: Vec<String> = occs.iter().take(6).map(&describe).collect();
+            reasons.push(format!("找到地名 {}，但不足以确定区县", words.join("、")));
+        }
+        locus.reasons = reasons;
+        return zone_fallback(g, zones, &sources, locus);
+    }
+    // The tie group: everything within the margin of the best.
+    let best = scored[0].1;
+    let mut group: Vec<usize> = (0..scored.len())
+        .filter(|&i| best - scored[i].1 < TIE_MARGIN)
+        .collect();
+    if group.len() > 1 {
+        let names: Vec<String> = group.iter().map(|&i| g.short_path(scored[i].0)).collect();
+        if let Some(p) = phone_region {
+            let sub: Vec<usize> = group
+                .iter()
+                .copied()
+                .filter(|&i| within(&g.division(scored[i].0).code, p))
+                .collect();
+            if !sub.is_empty() && sub.len() < group.len() {
+                let region = g
+                    .lookup(p)
+                    .map(|d| {
+                        g.path_name(g.index_of(&d.code).unwrap_or(0))
+                            .replace(' ', "")
+                    })
+                    .unwrap_or_default();
+                reasons.push(format!(
+                    "候选 {} 得分相近，来电号码归属{}，据此取舍",
+                    names.join("、"),
+                    region
+                ));
+                group = sub;
+            }
+        }
+    }
+    if group.len() > 1 {
+        if let Some(h) = home_region {
+            let sub: Vec<usize> = group
+                .iter()
+                .copied()
+                .filter(|&i| within(&g.division(scored[i].0).code, h))
+                .collect();
+            if !sub.is_empty() && sub.len() < group.len() {
+                reasons.push(format!("候选仍不唯一，按本地辖区（{h}）取舍"));
+                group = sub;
+            }
+        }
+    }
+    if group.len() > 1 {
+        let names: Vec<String> = group.iter().map(|&i| g.short_path(scored[i].0)).collect();
+        let words: Vec<String> = scored[group[0]]
+            .2
+            .iter()
+            .take(4)
+            .map(|&k| describe(&occs[k]))
+            .collect();
+        reasons.push(format!(
+            "匹配{}可指 {}，上下文、来电号码与本地辖区均无法确定，暂不定位",
+            words.join("+"),
+            names.join("、")
+        ));
+        locus.candidates = group
+            .iter()
+            .map(|&i| cand_line(scored[i].0))
+            .chain(
+                scored
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !group.contains(i))
+                    .map(|(_, s)| cand_line(s.0)),
+            )
+            .collect();
+        locus.reasons = reasons;
+        return zone_fallback(g, zones, &sources, locus);
+    }
+    let win = group[0];
+    let (county, score, support) = (&scored[win].0, scored[win].1, &scored[win].2);
+    let county = *county;
+    let words: Vec<String> = support
+        .iter()
+        .take(5)
+        .map(|&k| describe(&occs[k]))
+        .collect();
+    reasons.insert(
+        0,
+        format!(
+            "匹配{}，定位 {}（得分{:.1}）",
+            words.join("+"),
+            g.short_path(county),
+            score
+        ),
+    );
+    let losers: Vec<String> = scored
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != win)
+        .take(4)
+        .map(|(_, (c, s, _))| format!("{}（{:.1}）", g.short_path(*c), s))
+        .collect();
+    if !losers.is_empty() {
+        reasons.push(format!("未采用的候选：{}", losers.join("、")));
+    }
+    // Evidence and the township, if one was named.
+    let mut township = None;
+    for &k in support {
+        let o = &occs[k];
+        let src = source_text(o.source);
+        let reading = o
+            .readings
+            .iter()
+            .find(|r| g.county_of(r.div) == Some(county))
+            .or_else(|| o.readings.iter().find(|r| g.contains(r.div, county)))
+            .or(o.readings.first());
+        if let Some(r) = reading {
+            let d = g.division(r.div);
+            if d.level == Level::Township && d.parent == Some(county) && township.is_none() {
+                township = Some(d.code.to_string());
+            }
+            locus.evidence.push(PlaceMatch {
+                text: src.get(o.start..o.end).unwrap_or("").to_string(),
+                start: chars_at(src, o.start),
+                end: chars_at(src, o.end),
+                code: d.code.to_string(),
+                level: d.level,
+                source: o.source.key().to_string(),
+            });
+        }
+    }
+    let code = g.division(county).code.to_string();
+    locus.code = Some(code.clone());
+    locus.name = Some(g.path_name(county));
+    locus.township = township;
+    locus.candidates = std::iter::once(cand_line(county))
+        .chain(
+            scored
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != win)
+                .map(|(_, s)| cand_line(s.0)),
+        )
+        .collect();
+    locus.reasons = reasons;
+    zones.apply(g, &mut locus, &sources);
+    locus
+}
+
+/// A zone named by alias alone still places a report that nothing else placed.
+fn zone_fallback(g: &Gazetteer, zones: &Zones, sources: &[(Source, &str)], locus: Locus) -> Locus {
+    if let Some((zi, w)) = zones.find_alias(sources) {
+        if let Some(county) = zones.county_of(g, zi) {
+            return zones.apply_alias(g, locus, zi, county, &w);
+        }
+    }
+    locus
+}
