@@ -73,6 +73,22 @@ enum Command {
         #[arg(long, default_value_t = 0.1)]
         duplicate_share: f64,
     },
+    /// Search the case history (full text, filters).
+    Search {
+        /// The words or phrases to find (may be empty with filters).
+        #[arg(default_value = "")]
+        query: String,
+        #[command(flatten)]
+        filters: cli::search::Filters,
+        /// Most hits to print.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: cli::search::Format,
+    },
+    /// Rebuild the search index from the database.
+    Reindex,
     /// Manage users.
     User {
         #[command(subcommand)]
@@ -142,6 +158,13 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             seed,
             duplicate_share,
         } => cli::generate::run(count, seed, duplicate_share).map(|_| 0),
+        Command::Search {
+            query,
+            filters,
+            limit,
+            format,
+        } => cli::search::run(config, &query, &filters, limit, format).await,
+        Command::Reindex => cli::search::reindex(config).await.map(|_| 0),
         Command::User { command } => cli::users::user(config, command).await.map(|_| 0),
         Command::Token { command } => cli::users::token(config, command).await.map(|_| 0),
     }

@@ -9,18 +9,18 @@
 //! The crate does no I/O and knows nothing of HTTP or SQL: values in, values out.
 #![deny(missing_docs)]
 
+pub mod dedup;
 mod domain;
 mod envelope;
-mod normalize;
 pub mod extract;
-pub mod dedup;
+mod normalize;
 
 pub use domain::{Category, Channel, ReferralKind, SubjectKind, UnknownCode};
 pub use envelope::{
-    parse_timestamp, reporter_phone, Envelope, EnvelopeError, EnvelopeWire, Reporter, ReporterWire, SubjectHint,
-    SubjectWire, MAX_SHORT_CHARS, MAX_TEXT_CHARS,
+    parse_timestamp, reporter_phone, Envelope, EnvelopeError, EnvelopeWire, Reporter, ReporterWire,
+    SubjectHint, SubjectWire, MAX_SHORT_CHARS, MAX_TEXT_CHARS,
 };
 pub use normalize::{
-    find_identity_numbers, fold_width_and_space, is_credit_code, is_resident_id, normalize_email, normalize_text,
-    parse_phone, to_simplified, IdentityNumbers, Phone,
+    find_identity_numbers, fold_width_and_space, is_credit_code, is_resident_id, normalize_email,
+    normalize_text, parse_phone, to_simplified, IdentityNumbers, Phone,
 };

@@ -3,5 +3,6 @@
 pub mod export;
 pub mod generate;
 pub mod import;
+pub mod search;
 pub mod serve;
 pub mod users;

@@ -18,6 +18,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/reports", web::post().to(post_report))
         .route("/api/v1/reports/{id}", web::get().to(get_report))
         .route("/api/v1/cases/{id}", web::get().to(get_case))
+        .route("/api/v1/search", web::get().to(search))
         .route("/api/v1/channels/12345/orders", web::post().to(post_order))
         .route("/api/v1/channels/12350/calls", web::post().to(post_call));
 }
@@ -177,4 +178,64 @@ async fn get_case(
         .map_err(|e| ApiError::internal(&e))?;
     Ok(HttpResponse::Ok()
         .json(serde_json::json!({"case": case, "reports": reports, "events": events})))
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct SearchParams {
+    #[serde(default)]
+    q: String,
+    #[serde(flatten)]
+    filters: crate::cli::search::Filters,
+    offset: Option<usize>,
+    limit: Option<usize>,
+}
+
+fn bad_query(message: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "bad_query",
+        format!("查询条件有误：{message}"),
+        format!("bad query: {message}"),
+    )
+}
+
+async fn search(
+    app: web::Data<App>,
+    _user: AuthUser,
+    req: actix_web::HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let params = web::Query::<SearchParams>::from_query(req.query_string())
+        .map_err(|e| bad_query(&e.to_string()))?;
+    let query = crate::cli::search::build_query(
+        &params.q,
+        &params.filters,
+        params.offset.unwrap_or(0),
+        params.limit.unwrap_or(20),
+    )
+    .map_err(|e| bad_query(&e))?;
+    let index = app.indexer.index().clone();
+    let results = web::block(move || index.search(&query))
+        .await
+        .map_err(|e| ApiError::internal(&anyhow::anyhow!("search task: {e}")))?;
+    let results = match results {
+        Ok(r) => r,
+        Err(search::SearchError::BadQuery { message }) => return Err(bad_query(&message)),
+        Err(e) => return Err(ApiError::internal(&e.into())),
+    };
+    let facets: serde_json::Map<String, serde_json::Value> = results
+        .facets
+        .iter()
+        .map(|(field, counts)| {
+            let list: Vec<serde_json::Value> = counts
+                .iter()
+                .map(|(value, count)| serde_json::json!({"value": value, "count": count}))
+                .collect();
+            (field.clone(), serde_json::Value::Array(list))
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "total": results.total,
+        "hits": results.hits.iter().map(crate::cli::search::hit_json).collect::<Vec<_>>(),
+        "facets": facets,
+    })))
 }

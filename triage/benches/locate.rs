@@ -63,7 +63,11 @@ fn main() {
     // Place names to sprinkle: counties and townships with their prefecture sometimes.
     let mut rng = Rng(0x5EED_1234_ABCD_0001);
     let mut texts = Vec::new();
-    for _ in 0..4000 {
+    let n_texts: usize = std::env::var("TRIAGE_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4000);
+    for _ in 0..n_texts {
         let mut s = String::new();
         while s.chars().count() < 500 {
             if rng.below(4) == 0 {
