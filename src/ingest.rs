@@ -6,7 +6,7 @@
 //! stores the whole batch in one transaction. Only after the commit does anyone hear "received".
 
 use crate::pipeline::Analysis;
-use crate::store::{BatchItem, CaseLink, NewCase, Store};
+use crate::store::{BatchItem, CaseLink, NewCase, Store, SubjectRef};
 use intake::dedup::{DedupDecision, DedupIndex, DedupProbe};
 use intake::Envelope;
 use serde::Serialize;
@@ -370,6 +370,7 @@ async fn write_batch(
             decisions: decisions.to_string(),
             fingerprint: s.analysis.fingerprint.clone(),
             case,
+            subject: subject_ref(&s.analysis, &probe),
             events: all_events,
         });
     }
@@ -404,6 +405,18 @@ async fn write_batch(
         acks.push(ack);
     }
     Ok(acks)
+}
+
+/// The subject's record key, when the report names a subject with a distinctive core.
+fn subject_ref(analysis: &Analysis, probe: &DedupProbe) -> Option<SubjectRef> {
+    let name = analysis.extraction.subject_name.clone()?;
+    let key = intake::dedup::subject_key_in(&intake::normalize_text(&name), &probe.place_names);
+    (!key.is_empty()).then(|| SubjectRef {
+        key,
+        name,
+        kind: analysis.extraction.subject_kind.code().to_string(),
+        locus: analysis.locus.code.clone(),
+    })
 }
 
 /// Turns the duplicate decision into the report's case link and the events that explain it.

@@ -87,6 +87,15 @@ enum Command {
         #[arg(long, value_enum, default_value = "table")]
         format: cli::search::Format,
     },
+    /// Measure the decisions against a labelled file (locus, handling, kind, categories, referrals,
+    /// duplicates), in a scratch database.
+    Eval {
+        /// A labelled JSONL file (lines with `expect`).
+        file: PathBuf,
+        /// How many disagreements to print.
+        #[arg(long, default_value_t = 20)]
+        show: usize,
+    },
     /// Rebuild the search index from the database.
     Reindex,
     /// Manage users.
@@ -164,6 +173,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             limit,
             format,
         } => cli::search::run(config, &query, &filters, limit, format).await,
+        Command::Eval { file, show } => cli::eval::run(config, &file, show).await,
         Command::Reindex => cli::search::reindex(config).await.map(|_| 0),
         Command::User { command } => cli::users::user(config, command).await.map(|_| 0),
         Command::Token { command } => cli::users::token(config, command).await.map(|_| 0),

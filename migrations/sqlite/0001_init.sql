@@ -14,12 +14,14 @@ CREATE TABLE reports (
     subject_json  TEXT,                      -- the structured subject, when the channel gave one
     decisions     TEXT    NOT NULL,          -- extraction, locus, routing, dedup (JSON, with reasons)
     fingerprint   TEXT    NOT NULL,          -- hash of the normalized content
+    subject_key   TEXT,                      -- normalized subject name (the subject's record)
     case_id       BIGINT  NOT NULL,
     stored_at     TEXT    NOT NULL,
     UNIQUE (channel, external_id)
 );
 CREATE INDEX reports_case ON reports (case_id);
 CREATE INDEX reports_received ON reports (received_ts);
+CREATE INDEX reports_subject ON reports (subject_key);
 
 -- The payload exactly as received. It can carry identity, so it lives apart from the report.
 CREATE TABLE report_raw (
@@ -52,6 +54,7 @@ CREATE TABLE cases (
     handling      TEXT    NOT NULL,
     referrals     TEXT    NOT NULL,          -- JSON list
     transfer      TEXT,
+    merged_into   BIGINT,                    -- set when the case was merged into another (并案)
     deadline      TEXT,
     report_count  BIGINT  NOT NULL DEFAULT 1,
     repeat_count  BIGINT  NOT NULL DEFAULT 0,
@@ -94,6 +97,17 @@ CREATE TABLE outbox (
     next_attempt_at TEXT  NOT NULL,
     last_error    TEXT,
     done_at       TEXT
+);
+
+-- Subjects as records: every report and case about one institution is reachable from its key.
+CREATE TABLE subjects (
+    subject_key   TEXT    PRIMARY KEY,
+    name          TEXT    NOT NULL,          -- the first full name seen
+    kind          TEXT    NOT NULL,
+    locus         TEXT,
+    first_seen    TEXT    NOT NULL,
+    last_seen     TEXT    NOT NULL,
+    report_count  BIGINT  NOT NULL DEFAULT 0
 );
 
 CREATE TABLE counters (

@@ -66,6 +66,18 @@ pub async fn run(config: Config, files: &[PathBuf]) -> anyhow::Result<u8> {
     })
 }
 
+/// Imports one file into an open application without printing a summary (for `tipline eval`).
+pub async fn import_quietly(app: &Arc<App>, path: &std::path::Path) -> anyhow::Result<()> {
+    let mut summary = Summary::default();
+    import_file(app, &path.to_path_buf(), &mut summary).await?;
+    anyhow::ensure!(
+        summary.failed == 0,
+        "{} reports were not stored",
+        summary.failed
+    );
+    Ok(())
+}
+
 async fn import_file(app: &Arc<App>, path: &PathBuf, summary: &mut Summary) -> anyhow::Result<()> {
     let name = path.display().to_string();
     let file = std::fs::File::open(path).map_err(|e| anyhow::anyhow!("cannot open {name}: {e}"))?;

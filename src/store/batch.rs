@@ -70,8 +70,23 @@ pub struct BatchItem {
     pub fingerprint: String,
     /// Its case.
     pub case: CaseLink,
+    /// The subject's record, when the subject is known: key, name, kind code.
+    pub subject: Option<SubjectRef>,
     /// Events to append: (kind, JSON data).
     pub events: Vec<(String, String)>,
+}
+
+/// A report's subject, as a record key.
+#[derive(Debug, Clone)]
+pub struct SubjectRef {
+    /// Normalized key (see `intake::dedup::subject_key`).
+    pub key: String,
+    /// Full name as found.
+    pub name: String,
+    /// Kind code.
+    pub kind: String,
+    /// Locus, if known.
+    pub locus: Option<String>,
 }
 
 /// What the batch stored for one report.
@@ -285,6 +300,7 @@ impl Store {
                 ),
                 text(&item.decisions),
                 text(&item.fingerprint),
+                Value::Text(item.subject.as_ref().map(|s| s.key.clone())),
                 Value::Int(case_id),
                 text(&now),
             ]);
@@ -346,6 +362,7 @@ impl Store {
                 "subject_json",
                 "decisions",
                 "fingerprint",
+                "subject_key",
                 "case_id",
                 "stored_at",
             ],
@@ -387,8 +404,69 @@ impl Store {
             event_rows,
         )
         .await?;
+        self.upsert_subjects(&mut tx, items, &now).await?;
         tx.commit().await.context("commit of a batch of reports")?;
         Ok(stored)
+    }
+
+    /// Counts each subject of the batch once per report; one statement for the batch.
+    async fn upsert_subjects(
+        &self,
+        tx: &mut sqlx::Transaction<'_, Any>,
+        items: &[BatchItem],
+        now: &str,
+    ) -> anyhow::Result<()> {
+        let mut per_key: BTreeMap<&str, (&SubjectRef, i64)> = BTreeMap::new();
+        for s in items.iter().filter_map(|i| i.subject.as_ref()) {
+            per_key.entry(s.key.as_str()).or_insert((s, 0)).1 += 1;
+        }
+        if per_key.is_empty() {
+            return Ok(());
+        }
+        let columns = [
+            "subject_key",
+            "name",
+            "kind",
+            "locus",
+            "first_seen",
+            "last_seen",
+            "report_count",
+        ];
+        let rows: Vec<Vec<Value>> = per_key
+            .values()
+            .map(|(s, n)| {
+                vec![
+                    text(&s.key),
+                    text(&s.name),
+                    text(&s.kind),
+                    opt(&s.locus),
+                    text(now),
+                    text(now),
+                    Value::Int(*n),
+                ]
+            })
+            .collect();
+        for chunk in rows.chunks(MAX_BINDS / columns.len()) {
+            let mut sql = insert_sql("subjects", &columns, chunk.len());
+            sql.push_str(
+                " ON CONFLICT (subject_key) DO UPDATE SET last_seen = excluded.last_seen, \
+                 report_count = subjects.report_count + excluded.report_count",
+            );
+            let values = chunk
+                .iter()
+                .flat_map(|row| {
+                    row.iter().map(|v| match v {
+                        Value::Int(i) => Value::Int(*i),
+                        Value::Text(t) => Value::Text(t.clone()),
+                    })
+                })
+                .collect();
+            bind_all(sqlx::query(&sql), values)
+                .execute(&mut **tx)
+                .await
+                .context("upsert subjects")?;
+        }
+        Ok(())
     }
 
     async fn join_case(

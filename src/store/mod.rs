@@ -6,10 +6,12 @@
 //! group-commit writer is a handful of multi-row statements in one transaction.
 
 mod batch;
+mod cases;
 mod read;
 mod users;
 
-pub use batch::{BatchItem, CaseLink, NewCase, StoredReport};
+pub use batch::{BatchItem, CaseLink, NewCase, SubjectRef};
+pub use cases::CaseEditError;
 pub use read::{CaseRow, EventRow, ExportRow, HistoryRow, ReportRow};
 pub use users::{Role, User};
 

@@ -18,6 +18,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/reports", web::post().to(post_report))
         .route("/api/v1/reports/{id}", web::get().to(get_report))
         .route("/api/v1/cases/{id}", web::get().to(get_case))
+        .route("/api/v1/cases/{id}/merge", web::post().to(merge_case))
+        .route("/api/v1/cases/{id}/split", web::post().to(split_case))
+        .route("/api/v1/subjects/{key}", web::get().to(get_subject))
         .route("/api/v1/search", web::get().to(search))
         .route("/api/v1/channels/12345/orders", web::post().to(post_order))
         .route("/api/v1/channels/12350/calls", web::post().to(post_call));
@@ -238,4 +241,118 @@ async fn search(
         "hits": results.hits.iter().map(crate::cli::search::hit_json).collect::<Vec<_>>(),
         "facets": facets,
     })))
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct MergeBody {
+    into: i64,
+    reason: String,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct SplitBody {
+    report_ids: Vec<i64>,
+    reason: String,
+}
+
+fn edit_error(e: crate::store::CaseEditError) -> ApiError {
+    use crate::store::CaseEditError;
+    match e {
+        CaseEditError::NotFound(what) => ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("未找到：{what}"),
+            format!("{what} not found"),
+        ),
+        CaseEditError::Conflict(why) => ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            format!("操作与案件当前状态冲突：{why}"),
+            why,
+        ),
+        CaseEditError::Store(e) => ApiError::internal(&e),
+    }
+}
+
+fn require_reason(reason: &str) -> Result<(), ApiError> {
+    if reason.trim().is_empty() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "missing_field",
+            "请填写理由（reason）",
+            "field `reason` is required",
+        ));
+    }
+    Ok(())
+}
+
+/// 并案: moves every report of the case into another case (an officer's correction of the
+/// duplicate stage, or a merge it missed); recorded on both cases.
+async fn merge_case(
+    app: web::Data<App>,
+    user: AuthUser,
+    id: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&id, "案件")?;
+    let body: MergeBody = parse_json(&read_body(payload, app.config.max_body_bytes).await?)?;
+    require_reason(&body.reason)?;
+    let moved = app
+        .store
+        .merge_cases(id, body.into, &user.0.name, &body.reason)
+        .await
+        .map_err(edit_error)?;
+    {
+        let mut dedup = app.ingest.dedup().write().expect("not poisoned");
+        for report in &moved {
+            dedup.move_report(*report, body.into);
+        }
+    }
+    app.ingest.committed.notify_one();
+    Ok(HttpResponse::Ok()
+        .json(serde_json::json!({"merged": id, "into": body.into, "reports": moved})))
+}
+
+/// Splits reports out of a case into a new case (undoing a merge); recorded on both cases.
+async fn split_case(
+    app: web::Data<App>,
+    user: AuthUser,
+    id: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&id, "案件")?;
+    let body: SplitBody = parse_json(&read_body(payload, app.config.max_body_bytes).await?)?;
+    require_reason(&body.reason)?;
+    let (new_case, case_no) = app
+        .store
+        .split_reports(id, &body.report_ids, &user.0.name, &body.reason)
+        .await
+        .map_err(edit_error)?;
+    {
+        let mut dedup = app.ingest.dedup().write().expect("not poisoned");
+        for report in &body.report_ids {
+            dedup.move_report(*report, new_case);
+        }
+    }
+    app.ingest.committed.notify_one();
+    Ok(HttpResponse::Created().json(
+        serde_json::json!({"case_id": new_case, "case_no": case_no, "reports": body.report_ids}),
+    ))
+}
+
+/// A subject's history: its record, its cases and reports, newest first.
+async fn get_subject(
+    app: web::Data<App>,
+    _user: AuthUser,
+    key: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let key = intake::dedup::subject_key(&intake::normalize_text(&key));
+    let history = app
+        .store
+        .subject_history(&key)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    history
+        .map(|h| HttpResponse::Ok().json(h))
+        .ok_or_else(|| ApiError::not_found("举报对象"))
 }

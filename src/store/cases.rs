@@ -1,0 +1,313 @@
+//! Officers' corrections of the duplicate stage: merge two cases, split reports out of a case.
+//! Nothing is deleted: reports move, the merged case keeps its number and points to the other,
+//! and every move is an event with who and why.
+
+use super::{now_text, Store};
+use anyhow::Context;
+use sqlx::Row;
+
+/// Why a correction was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum CaseEditError {
+    /// A case or report does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The change contradicts the case's state.
+    #[error("{0}")]
+    Conflict(String),
+    /// A database error.
+    #[error(transparent)]
+    Store(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for CaseEditError {
+    fn from(e: sqlx::Error) -> Self {
+        CaseEditError::Store(e.into())
+    }
+}
+
+impl Store {
+    /// Moves every report of case `from` into case `into`; `from` becomes `merged`.
+    /// Returns the ids of the reports moved.
+    pub async fn merge_cases(
+        &self,
+        from: i64,
+        into: i64,
+        actor: &str,
+        reason: &str,
+    ) -> Result<Vec<i64>, CaseEditError> {
+        if from == into {
+            return Err(CaseEditError::Conflict(
+                "a case cannot be merged into itself".into(),
+            ));
+        }
+        let now = now_text();
+        let mut tx = self.pool().begin().await?;
+        for id in [from, into] {
+            let row = sqlx::query("SELECT state FROM cases WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let state: String = row
+                .ok_or_else(|| CaseEditError::NotFound(format!("case {id}")))?
+                .try_get(0)?;
+            if state == "merged" {
+                return Err(CaseEditError::Conflict(format!(
+                    "case {id} is already merged into another case"
+                )));
+            }
+        }
+        let moved: Vec<i64> = sqlx::query("SELECT id FROM reports WHERE case_id = $1 ORDER BY id")
+            .bind(from)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?;
+        let n = moved.len() as i64;
+        sqlx::query("UPDATE reports SET case_id = $1 WHERE case_id = $2")
+            .bind(into)
+            .bind(from)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE case_reports SET case_id = $1, link = 'merged', linked_at = $2 WHERE case_id = $3")
+            .bind(into)
+            .bind(now.clone())
+            .bind(from)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE cases SET state = 'merged', merged_into = $1, report_count = 0, updated_at = $2, version = version + 1 WHERE id = $3",
+        )
+        .bind(into)
+        .bind(now.clone())
+        .bind(from)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE cases SET report_count = report_count + $1, updated_at = $2, version = version + 1 WHERE id = $3")
+            .bind(n)
+            .bind(now.clone())
+            .bind(into)
+            .execute(&mut *tx)
+            .await?;
+        let data =
+            serde_json::json!({"from": from, "into": into, "reports": moved, "reason": reason})
+                .to_string();
+        for (case, kind) in [(from, "case.merged_into"), (into, "case.merged_from")] {
+            sqlx::query("INSERT INTO events (at, actor, kind, case_id, report_id, data) VALUES ($1, $2, $3, $4, NULL, $5)")
+                .bind(now.clone())
+                .bind(actor.to_string())
+                .bind(kind.to_string())
+                .bind(case)
+                .bind(data.clone())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await.context("commit of a merge")?;
+        Ok(moved)
+    }
+
+    /// Moves the given reports of a case into a new case opened with the first report's decisions.
+    /// Returns the new case's id and number.
+    pub async fn split_reports(
+        &self,
+        case_id: i64,
+        report_ids: &[i64],
+        actor: &str,
+        reason: &str,
+    ) -> Result<(i64, String), CaseEditError> {
+        if report_ids.is_empty() {
+            return Err(CaseEditError::Conflict("no report to split off".into()));
+        }
+        let now = now_text();
+        let new_case_id = self.next_case_id().await?;
+        let mut tx = self.pool().begin().await?;
+        let case = sqlx::query("SELECT state, report_count FROM cases WHERE id = $1")
+            .bind(case_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| CaseEditError::NotFound(format!("case {case_id}")))?;
+        let count: i64 = case.try_get("report_count")?;
+        for id in report_ids {
+            let row = sqlx::query("SELECT case_id FROM reports WHERE id = $1")
+                .bind(*id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let owner: i64 = row
+                .ok_or_else(|| CaseEditError::NotFound(format!("report {id}")))?
+                .try_get(0)?;
+            if owner != case_id {
+                return Err(CaseEditError::Conflict(format!(
+                    "report {id} is not in case {case_id}"
+                )));
+            }
+        }
+        if report_ids.len() as i64 >= count {
+            return Err(CaseEditError::Conflict(
+                "a split must leave at least one report in the case".into(),
+            ));
+        }
+        let first = sqlx::query("SELECT decisions, received_at FROM reports WHERE id = $1")
+            .bind(report_ids[0])
+            .fetch_one(&mut *tx)
+            .await?;
+        let decisions: serde_json::Value =
+            serde_json::from_str(&first.try_get::<String, _>("decisions")?)
+                .map_err(|e| CaseEditError::Store(e.into()))?;
+        let received_at: String = first.try_get("received_at")?;
+        let year = chrono::DateTime::parse_from_rfc3339(&received_at)
+            .map(|t| {
+                use chrono::Datelike;
+                t.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("offset"))
+                    .year()
+            })
+            .unwrap_or(2000);
+        let counter = format!("case_no:{year}");
+        sqlx::query(
+            "INSERT INTO counters (name, value) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(counter.clone())
+        .execute(&mut *tx)
+        .await?;
+        let seq: i64 =
+            sqlx::query("UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value")
+                .bind(counter)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?;
+        let case_no = format!("{}{year}{seq:06}", self.case_prefix());
+        let list = |v: &serde_json::Value| -> String {
+            let codes: Vec<String> = v
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| {
+                            x.as_str()
+                                .or_else(|| x["code"].as_str())
+                                .map(str::to_string)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            serde_json::to_string(&codes).unwrap_or_else(|_| "[]".into())
+        };
+        let handling = decisions["routing"]["handling"]
+            .as_str()
+            .unwrap_or("home")
+            .to_string();
+        let state = if decisions["routing"]["transfer"].is_string() {
+            "transferred"
+        } else if handling != "home" {
+            "routed"
+        } else {
+            "received"
+        };
+        sqlx::query(
+            "INSERT INTO cases (id, case_no, state, subject_name, subject_key, subject_kind, categories, locus, handling, \
+             referrals, transfer, report_count, opened_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(new_case_id)
+        .bind(case_no.clone())
+        .bind(state.to_string())
+        .bind(decisions["extraction"]["subject_name"].as_str().map(str::to_string))
+        .bind(decisions["dedup"]["subject_key"].as_str().map(str::to_string))
+        .bind(decisions["extraction"]["subject_kind"].as_str().unwrap_or("other").to_string())
+        .bind(list(&decisions["extraction"]["categories"]))
+        .bind(decisions["locus"]["code"].as_str().map(str::to_string))
+        .bind(handling)
+        .bind(list(&decisions["routing"]["referrals"]))
+        .bind(decisions["routing"]["transfer"].as_str().map(str::to_string))
+        .bind(report_ids.len() as i64)
+        .bind(now.clone())
+        .bind(now.clone())
+        .execute(&mut *tx)
+        .await?;
+        for id in report_ids {
+            sqlx::query("UPDATE reports SET case_id = $1 WHERE id = $2")
+                .bind(new_case_id)
+                .bind(*id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE case_reports SET case_id = $1, link = 'split', linked_at = $2 WHERE report_id = $3")
+                .bind(new_case_id)
+                .bind(now.clone())
+                .bind(*id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("UPDATE cases SET report_count = report_count - $1, updated_at = $2, version = version + 1 WHERE id = $3")
+            .bind(report_ids.len() as i64)
+            .bind(now.clone())
+            .bind(case_id)
+            .execute(&mut *tx)
+            .await?;
+        let data = serde_json::json!({"from": case_id, "into": new_case_id, "case_no": case_no, "reports": report_ids, "reason": reason})
+            .to_string();
+        for (case, kind) in [
+            (case_id, "case.split_out"),
+            (new_case_id, "case.split_from"),
+        ] {
+            sqlx::query("INSERT INTO events (at, actor, kind, case_id, report_id, data) VALUES ($1, $2, $3, $4, NULL, $5)")
+                .bind(now.clone())
+                .bind(actor.to_string())
+                .bind(kind.to_string())
+                .bind(case)
+                .bind(data.clone())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await.context("commit of a split")?;
+        Ok((new_case_id, case_no))
+    }
+
+    /// The cases and reports about one subject (by its key), newest first.
+    pub async fn subject_history(&self, key: &str) -> anyhow::Result<Option<serde_json::Value>> {
+        let Some(subject) = sqlx::query(
+            "SELECT subject_key, name, kind, locus, first_seen, last_seen, report_count FROM subjects WHERE subject_key = $1",
+        )
+        .bind(key.to_string())
+        .fetch_optional(self.pool())
+        .await?
+        else {
+            return Ok(None);
+        };
+        let reports = sqlx::query(
+            "SELECT r.id, r.external_id, r.channel, r.received_at, r.case_id, c.case_no, c.state FROM reports r \
+             JOIN cases c ON c.id = r.case_id WHERE r.subject_key = $1 ORDER BY r.received_ts DESC, r.id DESC",
+        )
+        .bind(key.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        let reports: Vec<serde_json::Value> = reports
+            .iter()
+            .map(|r| {
+                Ok(serde_json::json!({
+                    "report_id": r.try_get::<i64, _>("id")?,
+                    "external_id": r.try_get::<String, _>("external_id")?,
+                    "channel": r.try_get::<String, _>("channel")?,
+                    "received_at": r.try_get::<String, _>("received_at")?,
+                    "case_id": r.try_get::<i64, _>("case_id")?,
+                    "case_no": r.try_get::<String, _>("case_no")?,
+                    "case_state": r.try_get::<String, _>("state")?,
+                }))
+            })
+            .collect::<Result<_, sqlx::Error>>()?;
+        let mut cases: Vec<serde_json::Value> = Vec::new();
+        for r in &reports {
+            if !cases.iter().any(|c| c["case_id"] == r["case_id"]) {
+                cases.push(serde_json::json!({"case_id": r["case_id"], "case_no": r["case_no"], "case_state": r["case_state"]}));
+            }
+        }
+        Ok(Some(serde_json::json!({
+            "subject_key": subject.try_get::<String, _>("subject_key")?,
+            "name": subject.try_get::<String, _>("name")?,
+            "kind": subject.try_get::<String, _>("kind")?,
+            "locus": super::opt_text(&subject, "locus"),
+            "first_seen": subject.try_get::<String, _>("first_seen")?,
+            "last_seen": subject.try_get::<String, _>("last_seen")?,
+            "report_count": subject.try_get::<i64, _>("report_count")?,
+            "cases": cases,
+            "reports": reports,
+        })))
+    }
+}
