@@ -22,6 +22,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/cases/{id}/split", web::post().to(split_case))
         .route("/api/v1/subjects/{key}", web::get().to(get_subject))
         .route("/api/v1/search", web::get().to(search))
+        .route("/api/v1/stats/monthly", web::get().to(monthly_counts))
         .route("/api/v1/channels/12345/orders", web::post().to(post_order))
         .route("/api/v1/channels/12350/calls", web::post().to(post_call));
 }
@@ -355,4 +356,48 @@ async fn get_subject(
     history
         .map(|h| HttpResponse::Ok().json(h))
         .ok_or_else(|| ApiError::not_found("举报对象"))
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct MonthlyParams {
+    #[serde(default)]
+    q: String,
+    #[serde(flatten)]
+    filters: crate::cli::search::Filters,
+    /// subject_kind, category, channel, case_state, referral, prefecture or county.
+    group: Option<String>,
+}
+
+/// Reports per month (Beijing time), optionally per value of a field, over any search.
+async fn monthly_counts(
+    app: web::Data<App>,
+    _user: AuthUser,
+    req: actix_web::HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let params = web::Query::<MonthlyParams>::from_query(req.query_string())
+        .map_err(|e| bad_query(&e.to_string()))?;
+    let group = match params.group.as_deref().filter(|g| !g.is_empty()) {
+        None => None,
+        Some(g) => Some(
+            search::FacetField::ALL
+                .into_iter()
+                .find(|f| f.name() == g)
+                .ok_or_else(|| bad_query(&format!("group: unknown field {g:?}")))?,
+        ),
+    };
+    let query = crate::cli::search::build_query(&params.q, &params.filters, 0, 0)
+        .map_err(|e| bad_query(&e))?;
+    let index = app.indexer.index().clone();
+    let counts = web::block(move || index.counts_by_month(&query, group))
+        .await
+        .map_err(|e| ApiError::internal(&anyhow::anyhow!("count task: {e}")))?
+        .map_err(|e| match e {
+            search::SearchError::BadQuery { message } => bad_query(&message),
+            e => ApiError::internal(&e.into()),
+        })?;
+    let rows: Vec<serde_json::Value> = counts
+        .into_iter()
+        .map(|(month, value, count)| serde_json::json!({"month": month, "value": value, "count": count}))
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({"group": params.group, "counts": rows})))
 }
