@@ -58,6 +58,7 @@ impl App {
             )
         })?;
         let store = Arc::new(Store::connect(&config.database_url(), &config.case_prefix).await?);
+        crate::outbox::configure(&config);
         let pipeline = Arc::new(Pipeline::new(&config));
         let ingest = Ingest::start(store.clone(), config.max_batch).await?;
         let indexer = Arc::new(Indexer::open(&config.index_dir(), store.clone())?);
@@ -90,6 +91,8 @@ impl App {
             analysis,
             raw_content_type: raw_content_type.to_string(),
             raw_payload,
+            raw_bytes: None,
+            attachments: Vec::new(),
         })
     }
 

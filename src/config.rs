@@ -23,6 +23,10 @@ pub struct Config {
     pub max_batch: usize,
     /// Triage settings: home jurisdiction, zones, referral contacts.
     pub triage: triage::TriageConfig,
+    /// Outgoing mail (`[smtp]`): receipts, referral letters, case notices; none sends no mail.
+    pub smtp: Option<crate::outbox::SmtpConfig>,
+    /// Mailboxes to take reports from (`[[mailboxes]]`, IMAP); none polls no mail.
+    pub mailboxes: Vec<crate::mail::MailboxConfig>,
 }
 
 impl Default for Config {
@@ -35,6 +39,8 @@ impl Default for Config {
             max_body_bytes: 2 * 1024 * 1024,
             max_batch: 512,
             triage: triage::TriageConfig::default(),
+            smtp: None,
+            mailboxes: Vec::new(),
         }
     }
 }

@@ -49,6 +49,10 @@ pub struct Submission {
     pub raw_content_type: String,
     /// The payload as received.
     pub raw_payload: String,
+    /// The payload as received when it is bytes (a mail); `raw_payload` is then empty.
+    pub raw_bytes: Option<Vec<u8>>,
+    /// Attachments, stored in the report's transaction (mail).
+    pub attachments: Vec<crate::store::Attachment>,
 }
 
 struct Queued {
@@ -301,7 +305,7 @@ async fn write_batch(
     let mut slots = Vec::with_capacity(batch.len());
     let mut items = Vec::new();
     let mut item_of_report: HashMap<i64, usize> = HashMap::new();
-    for (i, q) in batch.iter().enumerate() {
+    for (i, q) in batch.iter_mut().enumerate() {
         let key = &keys[i];
         if let Some((report_id, case_id, case_no)) = existing.get(key) {
             slots.push(Slot::Known(Ack {
@@ -317,7 +321,7 @@ async fn write_batch(
             continue;
         }
         first_of_key.insert(key, i);
-        let s = &q.submission;
+        let s = &mut q.submission;
         let probe = probe_for(&s.envelope, &s.analysis);
         let decision = dedup.read().expect("not poisoned").decide(&probe);
         if let DedupDecision::SameMessage {
@@ -367,6 +371,8 @@ async fn write_batch(
             envelope: s.envelope.clone(),
             raw_content_type: s.raw_content_type.clone(),
             raw_payload: s.raw_payload.clone(),
+            raw_bytes: s.raw_bytes.take(),
+            attachments: std::mem::take(&mut s.attachments),
             decisions: decisions.to_string(),
             fingerprint: s.analysis.fingerprint.clone(),
             case,

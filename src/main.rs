@@ -9,6 +9,8 @@ mod cli;
 mod config;
 mod indexer;
 mod ingest;
+mod mail;
+mod outbox;
 mod pipeline;
 mod store;
 mod web;
@@ -46,7 +48,7 @@ enum Command {
         #[arg(long, env = "TIPLINE_BIND")]
         bind: Option<String>,
     },
-    /// Import reports from JSONL files (one envelope a line).
+    /// Import reports from JSONL files (one envelope a line), `.eml` files or Maildir folders.
     Import {
         /// Files to import.
         #[arg(required = true)]
@@ -107,6 +109,16 @@ enum Command {
     Token {
         #[command(subcommand)]
         command: cli::users::TokenCommand,
+    },
+    /// Outgoing mail: deliver (`send`), inspect (`list`).
+    Outbox {
+        #[command(subcommand)]
+        command: cli::outbox::OutboxCommand,
+    },
+    /// Take reports from the configured IMAP mailboxes; show stored attachments and rejected mail.
+    Mail {
+        #[command(subcommand)]
+        command: cli::mail::MailCommand,
     },
 }
 
@@ -177,5 +189,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Reindex => cli::search::reindex(config).await.map(|_| 0),
         Command::User { command } => cli::users::user(config, command).await.map(|_| 0),
         Command::Token { command } => cli::users::token(config, command).await.map(|_| 0),
+        Command::Outbox { command } => cli::outbox::run(config, command).await,
+        Command::Mail { command } => cli::mail::run(config, command).await,
     }
 }

@@ -65,7 +65,13 @@ fn thread_cpu_secs() -> Option<f64> {
 
 fn main() {
     let ex = Extractor::embedded();
-    let texts = synth(4000, 0x2545_f491_4f6c_dd1d);
+    // `EXTRACT_BENCH_N` (default 4000) sets the number of synthetic reports, e.g. a small count
+    // under `valgrind --tool=callgrind`.
+    let count: usize = std::env::var("EXTRACT_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4000);
+    let texts = synth(count, 0x2545_f491_4f6c_dd1d);
     let envelopes: Vec<Envelope> = texts
         .iter()
         .map(|t| {
@@ -79,7 +85,7 @@ fn main() {
         .collect();
 
     // Warm-up.
-    for (e, n) in envelopes.iter().zip(&normalized).take(500) {
+    for (e, n) in envelopes.iter().zip(&normalized).take(500.min(count)) {
         black_box(ex.extract(e, n));
     }
 

@@ -1,4 +1,5 @@
-//! `tipline import FILE...`: bulk intake of JSONL envelopes.
+//! `tipline import FILE...`: bulk intake of JSONL envelopes (and of mail: `.eml` files and
+//! Maildir folders, see `crate::mail::maildir`).
 //!
 //! Lines are parsed and analysed in parallel, handed to the writer in file order (so that the
 //! duplicate stage sees them as they happened), and committed in batches. A bad line is reported
@@ -37,6 +38,17 @@ pub async fn run(config: Config, files: &[PathBuf]) -> anyhow::Result<u8> {
     let app = App::open(config).await?;
     let mut summary = Summary::default();
     for file in files {
+        if crate::mail::maildir::is_mail_path(file) {
+            let mail = crate::mail::maildir::import(&app, file).await?;
+            summary.new += mail.new;
+            summary.resent += mail.resent;
+            summary.same_message += mail.same_message;
+            summary.failed += mail.failed;
+            for (name, reason) in mail.rejected {
+                summary.rejected.push((name, 1, reason));
+            }
+            continue;
+        }
         import_file(&app, file, &mut summary).await?;
     }
     let indexed = app.indexer.catch_up().await?;

@@ -23,6 +23,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 tokio::time::timeout(std::time::Duration::from_secs(5), committed.notified()).await;
         }
     });
+    if let Some(smtp) = app.config.smtp.clone() {
+        crate::outbox::smtp::spawn(app.store.clone(), smtp)?;
+        tracing::info!("mail sender started");
+    }
+    crate::mail::imap::spawn_all(&app);
     server.run_until_stopped().await?;
     Ok(())
 }

@@ -18,6 +18,9 @@ pub enum UserCommand {
         /// Division code of the user's jurisdiction.
         #[arg(long)]
         jurisdiction: String,
+        /// E-mail address for notices of new cases (officers).
+        #[arg(long)]
+        email: Option<String>,
     },
 }
 
@@ -44,8 +47,17 @@ pub async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
             name,
             role,
             jurisdiction,
+            email,
         } => {
             let role: Role = role.parse()?;
+            let email = email
+                .map(|e| e.trim().to_string())
+                .filter(|e| !e.is_empty());
+            if let Some(e) = &email {
+                if e.parse::<lettre::Address>().is_err() {
+                    anyhow::bail!("--email must be an e-mail address such as wang@example.gov.cn");
+                }
+            }
             if jurisdiction.len() < 2
                 || jurisdiction.len() > 12
                 || !jurisdiction.chars().all(|c| c.is_ascii_digit())
@@ -62,6 +74,9 @@ pub async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
             }
             let store = open_store(&config).await?;
             let id = store.add_user(&name, role, &jurisdiction, password).await?;
+            if email.is_some() {
+                store.set_user_email(id, email.as_deref()).await?;
+            }
             println!(
                 "user {name} added (id {id}, role {}, jurisdiction {jurisdiction})",
                 role.code()

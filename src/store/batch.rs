@@ -64,6 +64,10 @@ pub struct BatchItem {
     pub raw_content_type: String,
     /// The payload exactly as received.
     pub raw_payload: String,
+    /// The payload exactly as received, when it is bytes (a mail).
+    pub raw_bytes: Option<Vec<u8>>,
+    /// Attachments of the report.
+    pub attachments: Vec<Attachment>,
     /// Decisions with reasons (JSON).
     pub decisions: String,
     /// Hash of the normalized content.
@@ -74,6 +78,23 @@ pub struct BatchItem {
     pub subject: Option<SubjectRef>,
     /// Events to append: (kind, JSON data).
     pub events: Vec<(String, String)>,
+}
+
+/// An attachment of a report (mail), kept or refused.
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    /// File name as given (decoded).
+    pub file_name: String,
+    /// Content type.
+    pub content_type: String,
+    /// Size in bytes.
+    pub size: i64,
+    /// SHA-256, hex.
+    pub sha256: String,
+    /// The bytes; `None` when refused.
+    pub data: Option<Vec<u8>>,
+    /// Why it was refused.
+    pub rejected: Option<String>,
 }
 
 /// A report's subject, as a record key.
@@ -103,6 +124,7 @@ pub struct StoredReport {
 enum Value {
     Int(i64),
     Text(Option<String>),
+    Bytes(Option<Vec<u8>>),
 }
 
 fn bind_all<'q>(
@@ -113,6 +135,7 @@ fn bind_all<'q>(
         query = match v {
             Value::Int(i) => query.bind(i),
             Value::Text(t) => query.bind(t),
+            Value::Bytes(b) => query.bind(b),
         };
     }
     query
@@ -227,6 +250,7 @@ impl Store {
         let mut case_rows = Vec::new();
         let mut report_rows = Vec::with_capacity(items.len());
         let mut raw_rows = Vec::with_capacity(items.len());
+        let mut attachment_rows = Vec::new();
         let mut reporter_rows = Vec::new();
         let mut link_rows = Vec::with_capacity(items.len());
         let mut event_rows = Vec::new();
@@ -308,7 +332,20 @@ impl Store {
                 Value::Int(item.report_id),
                 text(&item.raw_content_type),
                 text(&item.raw_payload),
+                Value::Bytes(item.raw_bytes.clone()),
             ]);
+            for a in &item.attachments {
+                // One statement per attachment: their bytes can be large.
+                attachment_rows.push(vec![
+                    Value::Int(item.report_id),
+                    text(&a.file_name),
+                    text(&a.content_type),
+                    Value::Int(a.size),
+                    text(&a.sha256),
+                    Value::Bytes(a.data.clone()),
+                    opt(&a.rejected),
+                ]);
+            }
             let r = &env.reporter;
             if !r.is_empty() || r.anonymous {
                 reporter_rows.push(vec![
@@ -372,10 +409,27 @@ impl Store {
         insert_rows(
             &mut tx,
             "report_raw",
-            &["report_id", "content_type", "payload"],
+            &["report_id", "content_type", "payload", "payload_bytes"],
             raw_rows,
         )
         .await?;
+        for row in attachment_rows {
+            insert_rows(
+                &mut tx,
+                "attachments",
+                &[
+                    "report_id",
+                    "file_name",
+                    "content_type",
+                    "size",
+                    "sha256",
+                    "data",
+                    "rejected",
+                ],
+                vec![row],
+            )
+            .await?;
+        }
         insert_rows(
             &mut tx,
             "reporters",
@@ -405,6 +459,9 @@ impl Store {
         )
         .await?;
         self.upsert_subjects(&mut tx, items, &now).await?;
+        // Mail the batch causes (receipts, referral letters, notices), in the same transaction.
+        let case_nos: Vec<&str> = stored.iter().map(|s| s.case_no.as_str()).collect();
+        crate::outbox::enqueue_batch(&mut tx, items, &case_nos, &now).await?;
         tx.commit().await.context("commit of a batch of reports")?;
         Ok(stored)
     }
@@ -458,6 +515,7 @@ impl Store {
                     row.iter().map(|v| match v {
                         Value::Int(i) => Value::Int(*i),
                         Value::Text(t) => Value::Text(t.clone()),
+                        Value::Bytes(b) => Value::Bytes(b.clone()),
                     })
                 })
                 .collect();

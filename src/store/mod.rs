@@ -10,7 +10,7 @@ mod cases;
 mod read;
 mod users;
 
-pub use batch::{BatchItem, CaseLink, NewCase, SubjectRef};
+pub use batch::{Attachment, BatchItem, CaseLink, NewCase, SubjectRef};
 pub use cases::CaseEditError;
 pub use read::{CaseRow, EventRow, ExportRow, HistoryRow, ReportRow};
 pub use users::{Role, User};

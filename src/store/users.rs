@@ -97,6 +97,18 @@ impl Store {
         Ok(row.try_get(0)?)
     }
 
+    /// Sets or clears the address a user receives notices at (notices of new cases go to the
+    /// officers of the handling jurisdiction who have one).
+    pub async fn set_user_email(&self, user_id: i64, email: Option<&str>) -> anyhow::Result<()> {
+        sqlx::query("UPDATE users SET email = $1 WHERE id = $2")
+            .bind(email.map(str::to_string))
+            .bind(user_id)
+            .execute(self.pool())
+            .await
+            .context("cannot set the user's e-mail address")?;
+        Ok(())
+    }
+
     /// Checks a user's password.
     pub async fn verify_password(
         &self,

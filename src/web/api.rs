@@ -21,6 +21,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/cases/{id}/merge", web::post().to(merge_case))
         .route("/api/v1/cases/{id}/split", web::post().to(split_case))
         .route("/api/v1/subjects/{key}", web::get().to(get_subject))
+        .route("/api/v1/triage/preview", web::post().to(preview))
         .route("/api/v1/search", web::get().to(search))
         .route("/api/v1/stats/monthly", web::get().to(monthly_counts))
         .route("/api/v1/channels/12345/orders", web::post().to(post_order))
@@ -400,4 +401,88 @@ async fn monthly_counts(
         .map(|(month, value, count)| serde_json::json!({"month": month, "value": value, "count": count}))
         .collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({"group": params.group, "counts": rows})))
+}
+
+/// What the operator has typed so far: the text and any fields already filled.
+#[derive(Debug, serde::Deserialize)]
+struct PreviewBody {
+    text: String,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    address: Option<String>,
+    #[serde(default)]
+    subject_name: Option<String>,
+    #[serde(default)]
+    subject_kind: Option<String>,
+    #[serde(default)]
+    phone: Option<String>,
+    #[serde(default)]
+    channel: Option<String>,
+    /// When the call or message came in (default: now).
+    #[serde(default)]
+    received_at: Option<String>,
+}
+
+/// The operator's preview: locus with candidates, subject, kind, categories, referrals and the
+/// likely duplicate — computed by the same stages as intake, with nothing stored.
+async fn preview(
+    app: web::Data<App>,
+    _user: AuthUser,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let body: PreviewBody = parse_json(&read_body(payload, app.config.max_body_bytes).await?)?;
+    let wire = EnvelopeWire {
+        channel: Some(body.channel.unwrap_or_else(|| "hotline_12350".into())),
+        external_id: Some(serde_json::Value::String("preview".into())),
+        received_at: Some(
+            body.received_at
+                .unwrap_or_else(|| chrono::Utc::now().to_rfc3339()),
+        ),
+        reporter: Some(intake::ReporterWire {
+            phone: body.phone,
+            ..Default::default()
+        }),
+        subject: (body.subject_name.is_some() || body.subject_kind.is_some()).then(|| {
+            intake::SubjectWire {
+                name: body.subject_name,
+                kind: body.subject_kind,
+                address: None,
+            }
+        }),
+        address: body.address,
+        title: body.title,
+        text: Some(body.text),
+        deadline: None,
+    };
+    let envelope = intake::Envelope::parse(wire).map_err(|e| ApiError::bad_envelope(&e))?;
+    let pipeline = app.pipeline.clone();
+    let dedup = app.ingest.dedup().clone();
+    let (analysis, decision) = web::block(move || {
+        let analysis = pipeline.analyze(&envelope, &[]);
+        let probe = crate::ingest::probe_for(&envelope, &analysis);
+        let decision = dedup.read().expect("not poisoned").decide(&probe);
+        (analysis, decision)
+    })
+    .await
+    .map_err(|e| ApiError::internal(&anyhow::anyhow!("preview task: {e}")))?;
+    let duplicate = match decision.case_id() {
+        Some(case_id) => app.store.case(case_id).await.map_err(|e| ApiError::internal(&e))?.map(|c| {
+            serde_json::json!({"case_id": c.id, "case_no": c.case_no, "subject_name": c.subject_name,
+                "state": c.state, "decision": decision})
+        }),
+        None => None,
+    };
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "locus": analysis.locus,
+        "subject_name": analysis.extraction.subject_name,
+        "subject_kind": analysis.extraction.subject_kind,
+        "categories": analysis.extraction.categories,
+        "rules": analysis.extraction.reasons,
+        "handling": analysis.routing.handling,
+        "transfer": analysis.routing.transfer,
+        "referrals": analysis.routing.referrals,
+        "routing_reasons": analysis.routing.reasons,
+        "duplicate": duplicate,
+    })))
 }

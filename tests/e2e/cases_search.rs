@@ -68,6 +68,26 @@ fn duplicates_merge_split_subject_history_and_search() {
             "the reasons are explained: {linked}"
         );
 
+        // The operator's preview sees the place, the categories and the open case, storing nothing.
+        let (status, preview) = post(
+            &c,
+            &server.url("/api/v1/triage/preview"),
+            &token,
+            json!({"text": "又有人说鞍山铁东恒安职业技能培训学校包过，考场有人", "phone": "0412-5892213",
+                "received_at": "2024-03-06T10:00:00+08:00"}),
+        );
+        assert_eq!(status, 200, "{preview}");
+        assert_eq!(preview["locus"]["code"], "210302", "{preview}");
+        assert!(
+            preview["categories"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c == "T4"),
+            "{preview}"
+        );
+        assert_eq!(preview["duplicate"]["case_id"], case_id, "{preview}");
+
         // The officer splits the second report off, then merges it back.
         let second = acks[1]["report_id"].as_i64().unwrap();
         let (status, split) = post(

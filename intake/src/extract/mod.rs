@@ -21,6 +21,8 @@ pub use rules::RulesError;
 
 use crate::domain::{Category, SubjectKind};
 use crate::envelope::Envelope;
+use aho_corasick::automaton::Automaton;
+use aho_corasick::Anchored;
 use name::NameCandidate;
 use once_cell::sync::Lazy;
 use rules::{Compiled, Role, TermUse};
@@ -70,27 +72,88 @@ pub struct Extractor {
 }
 
 /// A rule that fired on the text (before the subject kind is known).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 struct Fired {
     rule: usize,
-    /// Byte span of the match.
-    start: usize,
-    end: usize,
-    matched: String,
+    /// Character span of the match.
+    start: u32,
+    end: u32,
+    /// Byte spans of the matched words, in text order (`n` of them).
+    words: [(u32, u32); 8],
+    n: u8,
 }
 
+impl Fired {
+    /// The matched words as shown to officers (`交钱…拿证`); allocated only for kept rules.
+    fn matched(&self, text: &str) -> String {
+        let words = &self.words[..self.n as usize];
+        let len: u32 = words.iter().map(|&(s, e)| e - s + 3).sum();
+        let mut out = String::with_capacity(len as usize);
+        for (k, &(s, e)) in words.iter().enumerate() {
+            if k > 0 {
+                out.push('…');
+            }
+            out.push_str(text.get(s as usize..e as usize).unwrap_or(""));
+        }
+        out
+    }
+}
+
+/// A term of a rule found in the text: its slot, character span and byte span.
 #[derive(Debug, Clone, Copy)]
 struct Hit {
-    role: Role,
-    start: usize,
-    end: usize,
+    /// `All` slot index, or `UNLESS` for an `unless` term.
+    slot: u8,
+    cs: u32,
+    ce: u32,
+    bs: u32,
+    be: u32,
+}
+
+const UNLESS: u8 = u8::MAX;
+
+/// Reusable per-thread buffers: extraction allocates only for its result.
+#[derive(Default)]
+struct Scratch {
+    raw: Vec<(u32, u32, u32, u32, u32)>,
+    masks: Vec<u16>,
+    also: Vec<u16>,
+    dead: Vec<bool>,
+    complete: Vec<u32>,
+    /// Per rule, its index in `complete` (`u32::MAX` when incomplete).
+    rank: Vec<u32>,
+    groups: Vec<Vec<Hit>>,
+    suffixes: Vec<(usize, usize, bool)>,
+    stops: Vec<(usize, usize)>,
+    fee_cues: Vec<usize>,
+    opens: Vec<usize>,
+    closes: Vec<usize>,
+    sentence_ends: Vec<u32>,
+    neg_before: Vec<u32>,
+    neg_after: Vec<u32>,
+    breaks: Vec<u32>,
+    all: Vec<(u8, u32, u32, u32, u32)>,
+    unless: Vec<u32>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
 static EMBEDDED: Lazy<Extractor> = Lazy::new(|| {
     Extractor::from_toml(EMBEDDED_RULES).expect("embedded rules are checked by the tests")
 });
 
-const SENTENCE_ENDS: &[char] = &['。', '！', '？', '!', '?', '；', ';', '\n'];
+/// Number of characters in a UTF-8 byte slice.
+#[inline]
+fn count_chars(b: &[u8]) -> u32 {
+    b.iter().filter(|&&x| (x as i8) >= -0x40).count() as u32
+}
+
+/// Character offset of a byte offset.
+fn char_at(text: &str, byte: usize) -> usize {
+    count_chars(&text.as_bytes()[..byte.min(text.len())]) as usize
+}
 
 impl Extractor {
     /// The rules shipped with tipline (`intake/rules/categories.toml`).
@@ -125,67 +188,84 @@ impl Extractor {
 
     /// Reads a report; `normalized` is [`crate::normalize_text`] of the envelope's full text.
     pub fn extract(&self, envelope: &Envelope, normalized: &str) -> Extraction {
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut scratch) => self.extract_with(envelope, normalized, &mut scratch),
+            Err(_) => self.extract_with(envelope, normalized, &mut Scratch::default()),
+        })
+    }
+
+    fn extract_with(&self, envelope: &Envelope, normalized: &str, sc: &mut Scratch) -> Extraction {
         let c = &self.c;
         let text = normalized;
         let hint = envelope.subject.as_ref();
+        let n_rules = c.rules.len();
 
-        // One pass of the automaton; rule hits are bucketed by rule (counting sort).
-        let mut raw: Vec<(u32, u32, u32)> = Vec::with_capacity(128);
-        let mut per_rule = vec![0u32; c.rules.len() + 1];
-        let mut suffixes: Vec<(usize, usize, bool)> = Vec::new();
-        let mut stops: Vec<(usize, usize)> = Vec::new();
-        let mut fee_cues: Vec<usize> = Vec::new();
-        for m in c.ac.find_overlapping_iter(text) {
-            let pid = m.pattern().as_usize();
-            for u in &c.uses[pid] {
-                match *u {
-                    TermUse::Rule { rule, .. } => per_rule[rule as usize + 1] += 1,
-                    TermUse::Suffix => suffixes.push((m.start(), m.end(), false)),
-                    TermUse::EndOnly => suffixes.push((m.start(), m.end(), true)),
-                    TermUse::Stop => stops.push((m.start(), m.end())),
-                    TermUse::Fee => fee_cues.push(m.end()),
-                }
+        // One pass of the automaton. Slot masks per rule are set on the way; the positions of
+        // rule terms are kept (`raw`) for the rules that turn out complete.
+        sc.raw.clear();
+        sc.masks.clear();
+        sc.masks.resize(n_rules, 0);
+        sc.also.clear();
+        sc.also.resize(n_rules, 0);
+        sc.dead.clear();
+        sc.dead.resize(n_rules, false);
+        sc.suffixes.clear();
+        sc.stops.clear();
+        sc.fee_cues.clear();
+        sc.opens.clear();
+        sc.closes.clear();
+        sc.sentence_ends.clear();
+        sc.neg_before.clear();
+        sc.neg_after.clear();
+        sc.breaks.clear();
+        let bytes = text.as_bytes();
+        let dfa = &c.ac;
+        let Ok(start) = dfa.start_state(Anchored::No) else {
+            unreachable!("the DFA is built unanchored")
+        };
+        let mut sid = start;
+        // Characters in `bytes[..counted]`, brought up to date at each match (a byte that is
+        // not a UTF-8 continuation byte starts a character).
+        let (mut counted, mut chars_before) = (0usize, 0u32);
+        for (at, &byte) in bytes.iter().enumerate() {
+            sid = dfa.next_state(Anchored::No, sid, byte);
+            if !dfa.is_special(sid) || !dfa.is_match(sid) {
+                continue;
             }
-            if c.has_rule_use[pid] {
-                raw.push((pid as u32, m.start() as u32, m.end() as u32));
-            }
-        }
-        for i in 1..per_rule.len() {
-            per_rule[i] += per_rule[i - 1];
-        }
-        let total = per_rule[c.rules.len()] as usize;
-        let mut hits: Vec<Hit> = vec![
-            Hit {
-                role: Role::Unless,
-                start: 0,
-                end: 0
-            };
-            total
-        ];
-        {
-            let mut fill = per_rule.clone();
-            for &(pid, s, e) in &raw {
-                for u in &c.uses[pid as usize] {
-                    if let TermUse::Rule { rule, role } = *u {
-                        let slot = &mut fill[rule as usize];
-                        hits[*slot as usize] = Hit {
-                            role,
-                            start: s as usize,
-                            end: e as usize,
-                        };
-                        *slot += 1;
-                    }
-                }
+            let be = at + 1;
+            chars_before += count_chars(&bytes[counted..be]);
+            counted = be;
+            // A match ends at a character boundary: `chars_before` counts its last character.
+            let ce = chars_before;
+            for k in 0..dfa.match_len(sid) {
+                let p = dfa.match_pattern(sid, k);
+                let pid = p.as_usize();
+                let bs = be - dfa.pattern_len(p);
+                let cs = ce.saturating_sub(c.pattern_chars[pid]);
+                self.on_match(sc, pid, bs, be, cs, ce);
             }
         }
-        let chars = CharIndex::new(text);
+        // Complete rules: every slot seen, no `unless_text`. Only their hits are gathered.
+        sc.complete.clear();
+        sc.rank.clear();
+        sc.rank.resize(n_rules, u32::MAX);
+        for (i, r) in c.rules.iter().enumerate() {
+            if !sc.dead[i] && sc.masks[i] == r.full_all && sc.also[i] == r.full_also {
+                sc.rank[i] = sc.complete.len() as u32;
+                sc.complete.push(i as u32);
+            }
+        }
+        let fired = if sc.complete.is_empty() {
+            Vec::new()
+        } else {
+            self.fire(sc)
+        };
 
         // 1. Name candidates.
-        let candidates = self.name_candidates(text, &mut suffixes, &mut stops);
+        let candidates = self.name_candidates(text, sc);
 
-        // 2. Rules.
-        let fired = self.fire(text, &chars, &mut hits, &per_rule);
-        let fee = self.fee(text, &fee_cues);
+        // 2. The fee.
+        let fee = self.fee(text, &sc.fee_cues);
 
         // 3. Subject kind.
         let hint_name = hint
@@ -245,9 +325,9 @@ impl Extractor {
                     category: Some(*cat),
                     kind: None,
                     clause: r.clause.clone(),
-                    matched: f.matched.clone(),
-                    start: chars.at(f.start),
-                    end: chars.at(f.end),
+                    matched: f.matched(text),
+                    start: f.start as usize,
+                    end: f.end as usize,
                 }
             })
             .collect();
@@ -258,8 +338,8 @@ impl Extractor {
                 kind: None,
                 clause: fr.clause.clone(),
                 matched: text[*s..*e].to_string(),
-                start: chars.at(*s),
-                end: chars.at(*e),
+                start: char_at(text, *s),
+                end: char_at(text, *e),
             });
         }
         for f in &fired {
@@ -270,9 +350,9 @@ impl Extractor {
                     category: None,
                     kind: Some(kind),
                     clause: r.clause.clone(),
-                    matched: f.matched.clone(),
-                    start: chars.at(f.start),
-                    end: chars.at(f.end),
+                    matched: f.matched(text),
+                    start: f.start as usize,
+                    end: f.end as usize,
                 });
             }
         }
@@ -283,13 +363,14 @@ impl Extractor {
 
         // The name: the structured one, else the first candidate of the subject's kind.
         let subject_name = hint_name.or_else(|| {
-            let same = candidates.iter().find(|n| n.kind == Some(kind));
-            let unknown = candidates.iter().find(|n| n.kind.is_none());
+            let named = || candidates.iter().filter(|n| !n.anonymous);
+            let same = named().find(|n| n.kind == Some(kind));
+            let unknown = named().find(|n| n.kind.is_none());
             match kind {
-                SubjectKind::Other => candidates.first(),
+                SubjectKind::Other => named().next(),
                 _ => same.or(unknown),
             }
-            .map(|n| n.name.clone())
+            .map(|n| text[n.start..n.end].to_string())
         });
 
         Extraction {
@@ -302,13 +383,10 @@ impl Extractor {
     }
 
     /// Name candidates in text order.
-    fn name_candidates(
-        &self,
-        text: &str,
-        suffixes: &mut [(usize, usize, bool)],
-        stops: &mut [(usize, usize)],
-    ) -> Vec<NameCandidate> {
+    fn name_candidates(&self, text: &str, sc: &mut Scratch) -> Vec<NameCandidate> {
         let c = &self.c;
+        let suffixes = &mut sc.suffixes;
+        let stops = &mut sc.stops;
         stops.sort_unstable();
         // Longest suffix at each end position; leftmost-longest over the overlapping matches.
         suffixes.sort_unstable_by_key(|&(s, e, _)| (e, s));
@@ -341,7 +419,7 @@ impl Extractor {
                 out.push(cand);
             }
         }
-        name::quoted_candidates(c, text, &mut out);
+        name::quoted_candidates(c, text, &sc.opens, &sc.closes, &mut out);
         out.sort_by_key(|n| n.start);
         // Overlapping candidates (a quoted name holding a suffix name): keep the unquoted one.
         let mut merged: Vec<NameCandidate> = Vec::with_capacity(out.len());
@@ -349,10 +427,11 @@ impl Extractor {
             match merged.last_mut() {
                 Some(prev) if cand.start < prev.end => {
                     // The unquoted text is the name; the quoted reading knows the context (“X学院”这个APP).
-                    if prev.name.starts_with('“') && !cand.name.starts_with('“') {
+                    if text[prev.start..].starts_with('“') && !text[cand.start..].starts_with('“')
+                    {
                         let kind = prev.kind.or(cand.kind);
                         *prev = NameCandidate { kind, ..cand };
-                    } else if cand.name.starts_with('“') {
+                    } else if text[cand.start..].starts_with('“') {
                         prev.kind = cand.kind.or(prev.kind);
                     }
                 }
@@ -376,52 +455,104 @@ impl Extractor {
         out
     }
 
-    /// Evaluates every rule over the hits; returns those that fire, in rule order.
-    fn fire(&self, text: &str, chars: &CharIndex, hits: &mut [Hit], bounds: &[u32]) -> Vec<Fired> {
+    /// Records one term found at bytes `bs..be`, characters `cs..ce`.
+    #[inline]
+    fn on_match(&self, sc: &mut Scratch, pid: usize, bs: usize, be: usize, cs: u32, ce: u32) {
         let c = &self.c;
+        for u in &c.uses[pid] {
+            match *u {
+                TermUse::Rule { rule, role } => {
+                    let r = rule as usize;
+                    match role {
+                        Role::All(s) => sc.masks[r] |= 1 << s,
+                        Role::Also(s) => sc.also[r] |= 1 << s,
+                        Role::UnlessText => sc.dead[r] = true,
+                        Role::Unless => {}
+                    }
+                }
+                TermUse::Suffix => sc.suffixes.push((bs, be, false)),
+                TermUse::EndOnly => sc.suffixes.push((bs, be, true)),
+                TermUse::Stop => sc.stops.push((bs, be)),
+                TermUse::Fee => sc.fee_cues.push(be),
+                TermUse::QuoteOpen => sc.opens.push(bs),
+                TermUse::QuoteClose => sc.closes.push(bs),
+                TermUse::SentenceEnd => sc.sentence_ends.push(cs),
+                TermUse::NegBefore => sc.neg_before.push(ce),
+                TermUse::NegAfter => sc.neg_after.push(cs),
+                TermUse::ClauseBreak => sc.breaks.push(cs),
+            }
+        }
+        if c.has_rule_use[pid] {
+            sc.raw.push((pid as u32, bs as u32, be as u32, cs, ce));
+        }
+    }
+
+    /// Evaluates the complete rules over their hits; returns those that fire, in rule order.
+    fn fire(&self, sc: &mut Scratch) -> Vec<Fired> {
+        let c = &self.c;
+        // Gather the hits of the complete rules, one group per rule, in end order.
+        let n = sc.complete.len();
+        if sc.groups.len() < n {
+            sc.groups.resize_with(n, Vec::new);
+        }
+        for g in &mut sc.groups[..n] {
+            g.clear();
+        }
+        {
+            for &(pid, bs, be, cs, ce) in &sc.raw {
+                for u in &c.uses[pid as usize] {
+                    if let TermUse::Rule { rule, role } = *u {
+                        let slot = match role {
+                            Role::All(s) => s,
+                            Role::Unless => UNLESS,
+                            _ => continue,
+                        };
+                        let k = sc.rank[rule as usize];
+                        if k != u32::MAX {
+                            sc.groups[k as usize].push(Hit {
+                                slot,
+                                cs,
+                                ce,
+                                bs,
+                                be,
+                            });
+                        }
+                    }
+                }
+            }
+        }
         let mut out = Vec::new();
-        let mut sentences: Option<Sentences> = None;
-        let mut all: Vec<(u8, usize, usize)> = Vec::new();
-        let mut unless: Vec<usize> = Vec::new();
-        for (rule, r) in c.rules.iter().enumerate() {
-            let (i, j) = (bounds[rule] as usize, bounds[rule + 1] as usize);
-            if i == j {
-                continue;
-            }
-            let group = &mut hits[i..j];
-            let (mut also, mut slots) = (0u16, 0u16);
-            let mut dead = false;
-            for h in group.iter() {
-                match h.role {
-                    Role::All(s) => slots |= 1 << s,
-                    Role::Also(s) => also |= 1 << s,
-                    Role::UnlessText => dead = true,
-                    Role::Unless => {}
+        let ctx = Ctx {
+            sentence_ends: &sc.sentence_ends,
+            neg_before: &sc.neg_before,
+            neg_after: &sc.neg_after,
+            breaks: &sc.breaks,
+            negation: c.negation,
+        };
+        for (k, group) in sc.groups[..n].iter_mut().enumerate() {
+            // By start, the longest word first at one start (交钱 before 交). Terms are short,
+            // so the end order is nearly the start order: insertion sort is linear in practice.
+            let key = |h: &Hit| (h.bs, std::cmp::Reverse(h.be));
+            for j in 1..group.len() {
+                let mut m = j;
+                while m > 0 && key(&group[m - 1]) > key(&group[m]) {
+                    group.swap(m - 1, m);
+                    m -= 1;
                 }
             }
-            if dead || also.count_ones() != r.n_also as u32 || slots.count_ones() != r.n_all as u32
-            {
-                continue;
-            }
-            // At one start, the longest word first (交钱 before 交).
-            group.sort_unstable_by_key(|h| (h.start, std::cmp::Reverse(h.end)));
-            all.clear();
-            unless.clear();
+            let rule = sc.complete[k] as usize;
+            let r = &c.rules[rule];
+            sc.all.clear();
+            sc.unless.clear();
             for h in group.iter() {
-                match h.role {
-                    Role::All(s) => all.push((s, h.start, h.end)),
-                    Role::Unless => unless.push(h.start),
-                    _ => {}
+                if h.slot == UNLESS {
+                    sc.unless.push(h.cs);
+                } else {
+                    sc.all.push((h.slot, h.cs, h.ce, h.bs, h.be));
                 }
             }
-            let sentences = sentences.get_or_insert_with(|| Sentences::new(text));
-            if let Some((s, e, words)) = find_match(r, &all, chars, &unless, sentences, text) {
-                out.push(Fired {
-                    rule,
-                    start: s,
-                    end: e,
-                    matched: words,
-                });
+            if let Some(f) = find_match(rule, r, &sc.all, &sc.unless, &ctx) {
+                out.push(f);
             }
         }
         out
@@ -539,107 +670,92 @@ impl Extractor {
     }
 }
 
-/// Byte offset → character offset, O(1).
-struct CharIndex {
-    /// For every byte offset (and the end), the index of the character it starts or lies in;
-    /// absent when the text is ASCII.
-    table: Option<Vec<u32>>,
+/// What a match is checked against: sentence boundaries and the negation guard.
+struct Ctx<'a> {
+    /// Character offsets of sentence-ending punctuation, ascending.
+    sentence_ends: &'a [u32],
+    /// Character offsets where a negation word ends.
+    neg_before: &'a [u32],
+    /// Character offsets where a "put right" word starts.
+    neg_after: &'a [u32],
+    /// Character offsets of clause breaks, ascending.
+    breaks: &'a [u32],
+    negation: Option<(usize, usize)>,
 }
 
-impl CharIndex {
-    fn new(text: &str) -> CharIndex {
-        if text.is_ascii() {
-            return CharIndex { table: None };
-        }
-        let mut table = Vec::with_capacity(text.len() + 1);
-        for (n, ch) in text.chars().enumerate() {
-            for _ in 0..ch.len_utf8() {
-                table.push(n as u32);
-            }
-        }
-        table.push(text.chars().count() as u32);
-        CharIndex { table: Some(table) }
+impl Ctx<'_> {
+    /// The sentence a character offset lies in.
+    fn sentence(&self, ch: u32) -> usize {
+        self.sentence_ends.partition_point(|&e| e < ch)
     }
-    fn at(&self, byte: usize) -> usize {
-        match &self.table {
-            None => byte,
-            Some(v) => v.get(byte).or(v.last()).copied().unwrap_or(0) as usize,
-        }
-    }
-}
 
-/// Sentence boundaries (byte offsets of sentence-ending punctuation).
-struct Sentences {
-    ends: Vec<usize>,
-}
-
-impl Sentences {
-    fn new(text: &str) -> Sentences {
-        Sentences {
-            ends: text
-                .char_indices()
-                .filter(|(_, ch)| SENTENCE_ENDS.contains(ch))
-                .map(|(i, _)| i)
-                .collect(),
+    /// No `unless` term in the sentences of the match.
+    fn ok_unless(&self, unless: &[u32], s: u32, e: u32) -> bool {
+        if unless.is_empty() {
+            return true;
         }
+        let (a, b) = (self.sentence(s), self.sentence(e.saturating_sub(1)));
+        !unless.iter().any(|&u| {
+            let k = self.sentence(u);
+            k >= a && k <= b
+        })
     }
-    fn of(&self, byte: usize) -> usize {
-        self.ends.partition_point(|&e| e < byte)
+
+    /// The match is denied (没有发现…) or said to be put right (…已整改) in its sentence.
+    /// `s..e` is the match in characters.
+    fn negated(&self, s: u32, e: u32) -> bool {
+        let Some((before, after)) = self.negation else {
+            return false;
+        };
+        let denied = self.neg_before.iter().any(|&ne| {
+            ne <= s
+                && (s - ne) as usize <= before
+                && self.sentence(ne) == self.sentence(s)
+                && !self.breaks.iter().any(|&b| b >= ne && b < s)
+        });
+        denied
+            || self.neg_after.iter().any(|&ns| {
+                // After the conduct, or inside a long match (电焊工无证作业的问题已处理，均已取得操作证).
+                ns > s
+                    && ns.saturating_sub(e) as usize <= after
+                    && self.sentence(ns) == self.sentence(e.saturating_sub(1))
+            })
     }
 }
 
 /// Finds the first match of a rule's `all` slots; `all` is sorted by start.
 fn find_match(
+    rule: usize,
     r: &rules::Rule,
-    all: &[(u8, usize, usize)],
-    chars: &CharIndex,
-    unless: &[usize],
-    sentences: &Sentences,
-    text: &str,
-) -> Option<(usize, usize, String)> {
-    let n = r.n_all as usize;
-    let full: u16 = if n >= 16 { u16::MAX } else { (1u16 << n) - 1 };
-    let ok_unless = |s: usize, e: usize| {
-        if unless.is_empty() {
-            return true;
-        }
-        let (a, b) = (sentences.of(s), sentences.of(e.saturating_sub(1)));
-        !unless.iter().any(|&u| {
-            let k = sentences.of(u);
-            k >= a && k <= b
-        })
-    };
-    let words = |picked: &[(usize, usize)]| {
-        let mut v: Vec<(usize, usize)> = picked.to_vec();
-        v.sort_unstable();
-        v.iter()
-            .map(|&(s, e)| &text[s..e])
-            .collect::<Vec<_>>()
-            .join("…")
-    };
-    let mut picked: Vec<(usize, usize)> = Vec::with_capacity(n);
-    for (a, &(slot_a, sa, ea)) in all.iter().enumerate() {
+    all: &[(u8, u32, u32, u32, u32)],
+    unless: &[u32],
+    ctx: &Ctx,
+) -> Option<Fired> {
+    let full = r.full_all;
+    let window = r.window as u32;
+    let negatable = r.negatable && ctx.negation.is_some();
+    let mut words = [(0u32, 0u32); 8];
+    for (a, &(slot_a, ca, ea, ba, bea)) in all.iter().enumerate() {
         if r.ordered && slot_a != 0 {
             continue;
         }
-        let ca = chars.at(sa);
-        if chars.at(ea) - ca > r.window {
+        if ea - ca > window {
             continue;
         }
-        picked.clear();
-        picked.push((sa, ea));
+        words[0] = (ba, bea);
+        let mut n = 1usize;
         let mut mask: u16 = 1 << slot_a;
         let mut end = ea;
         let mut need: u8 = 1; // next slot for ordered rules
         let mut prev_end = ea;
-        for &(slot, s, e) in &all[a + 1..] {
+        for &(slot, s, e, bs, be) in &all[a + 1..] {
             if mask == full {
                 break;
             }
-            if chars.at(s) - ca > r.window {
+            if s - ca > window {
                 break;
             }
-            if chars.at(e) - ca > r.window {
+            if e - ca > window {
                 continue;
             }
             if r.ordered {
@@ -653,13 +769,32 @@ fn find_match(
             }
             mask |= 1 << slot;
             end = end.max(e);
-            picked.push((s, e));
+            if n < 8 {
+                words[n] = (bs, be);
+                n += 1;
+            }
         }
-        if mask == full && ok_unless(sa, end) {
-            return Some((sa, end, words(&picked)));
+        if mask == full
+            && r.has_unless_ok(unless, ca, end, ctx)
+            && !(negatable && ctx.negated(ca, end))
+        {
+            words[..n].sort_unstable();
+            return Some(Fired {
+                rule,
+                start: ca,
+                end,
+                words,
+                n: n as u8,
+            });
         }
     }
     None
+}
+
+impl rules::Rule {
+    fn has_unless_ok(&self, unless: &[u32], s: u32, e: u32, ctx: &Ctx) -> bool {
+        !self.has_unless || ctx.ok_unless(unless, s, e)
+    }
 }
 
 fn chinese_digit(c: char) -> Option<u64> {

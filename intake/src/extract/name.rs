@@ -13,13 +13,14 @@
 use super::rules::Compiled;
 use crate::domain::SubjectKind;
 
-/// A name found in the text, with its byte span.
+/// A name found in the text: its byte span (the name is `text[start..end]`).
 #[derive(Debug, Clone)]
 pub(crate) struct NameCandidate {
-    pub name: String,
     pub start: usize,
     pub end: usize,
     pub kind: Option<SubjectKind>,
+    /// A subject named only by its type (某培训学校): it says the kind, it is no name.
+    pub anonymous: bool,
 }
 
 const MAX_NAME_CHARS: usize = 32;
@@ -57,7 +58,7 @@ fn is_generic(c: &Compiled, core: &str) -> bool {
 }
 
 fn is_official(c: &Compiled, name: &str) -> bool {
-    c.official.iter().any(|o| name.contains(o.as_str()))
+    c.official_ac.is_match(name)
 }
 
 /// Suffix candidate ending at byte `end` whose suffix starts at `suffix_start`.
@@ -80,14 +81,30 @@ pub(crate) fn suffix_candidate(
         n += 1;
     }
     // Cut after the last stop word lying wholly inside the run.
-    for &(s, e) in stops.iter().rev() {
-        if e <= suffix_start && s >= start {
+    // (`stops` is sorted: only those starting inside the run are visited, from the right.)
+    let upto = stops.partition_point(|&(s, _)| s < suffix_start);
+    for &(s, e) in stops[..upto].iter().rev() {
+        if s < start {
+            break;
+        }
+        if e <= suffix_start {
             start = e;
             break;
         }
     }
     let core = &text[start..suffix_start];
-    if core.contains('某') || core.chars().count() < 2 || is_generic(c, core) {
+    if core.contains('某') {
+        // 某培训学校, 某化工有限公司: no name, but the kind of the subject is said.
+        let name = &text[start..end];
+        let kind = kind_of_name(c, name)?;
+        return Some(NameCandidate {
+            start,
+            end,
+            kind: Some(kind),
+            anonymous: true,
+        });
+    }
+    if core.chars().count() < 2 || is_generic(c, core) {
         return None;
     }
     let name = &text[start..end];
@@ -95,23 +112,32 @@ pub(crate) fn suffix_candidate(
         return None;
     }
     Some(NameCandidate {
-        name: name.to_string(),
         start,
         end,
         kind: kind_of_name(c, name),
+        anonymous: false,
     })
 }
 
 /// Quoted candidates: “…” introduced by a naming word or followed by a subject noun.
-pub(crate) fn quoted_candidates(c: &Compiled, text: &str, out: &mut Vec<NameCandidate>) {
+/// `opens` and `closes` are the byte offsets of “ and ” in the text, ascending.
+pub(crate) fn quoted_candidates(
+    c: &Compiled,
+    text: &str,
+    opens: &[usize],
+    closes: &[usize],
+    out: &mut Vec<NameCandidate>,
+) {
     let mut from = 0;
-    while let Some(rel) = text[from..].find('“') {
-        let open = from + rel;
+    for &open in opens {
+        if open < from {
+            continue;
+        }
         let inner_start = open + '“'.len_utf8();
-        let Some(rel_close) = text[inner_start..].find('”') else {
+        let k = closes.partition_point(|&x| x < inner_start);
+        let Some(&close) = closes.get(k) else {
             break;
         };
-        let close = inner_start + rel_close;
         let after = close + '”'.len_utf8();
         from = after;
         let inner = &text[inner_start..close];
@@ -127,16 +153,20 @@ pub(crate) fn quoted_candidates(c: &Compiled, text: &str, out: &mut Vec<NameCand
             continue;
         }
         // What follows, up to 10 characters of the same phrase: a subject noun?
-        let follow: String = text[after..]
-            .chars()
+        let follow_end = text[after..]
+            .char_indices()
             .take(10)
-            .take_while(|ch| is_name_char(*ch))
-            .collect();
-        let follow_kind = kind_of_name(c, &follow);
-        let before: String = {
-            let v: Vec<char> = text[..open].chars().rev().take(4).collect();
-            v.into_iter().rev().collect()
-        };
+            .take_while(|(_, ch)| is_name_char(*ch))
+            .last()
+            .map_or(after, |(i, ch)| after + i + ch.len_utf8());
+        let follow_kind = kind_of_name(c, &text[after..follow_end]);
+        let before_start = text[..open]
+            .char_indices()
+            .rev()
+            .take(4)
+            .last()
+            .map_or(open, |(i, _)| i);
+        let before = &text[before_start..open];
         let introduced = c.quote_intro.iter().any(|q| before.ends_with(q.as_str()));
         let inner_kind = kind_of_name(c, inner);
         if !(introduced || follow_kind.is_some()) {
@@ -147,20 +177,18 @@ pub(crate) fn quoted_candidates(c: &Compiled, text: &str, out: &mut Vec<NameCand
         }
         // The noun right after the quote belongs to the name (“安学通”APP).
         let mut end = after;
-        let mut name = text[open..after].to_string();
         for word in ["APP", "App", "app", "小程序", "网站", "平台"] {
             if text[after..].starts_with(word) {
                 end = after + word.len();
-                name.push_str(word);
                 break;
             }
         }
         // The noun after the quote says what the thing is (“安途学院”这个APP is an APP).
         out.push(NameCandidate {
-            name,
             start: open,
             end,
             kind: follow_kind.or(inner_kind),
+            anonymous: false,
         });
     }
 }

@@ -56,6 +56,43 @@ pub(crate) struct RulesFile {
     pub fee: Option<FeeSpec>,
     /// The subject-name finder.
     pub names: NamesSpec,
+    /// The negation guard: conduct denied or already put right does not count.
+    #[serde(default)]
+    pub negation: Option<NegationSpec>,
+}
+
+/// The negation guard as written.
+///
+/// A rule's match is void when a `before` word ends at most `window` characters before the
+/// match (没有发现｜作弊, 不存在｜无证上岗问题) or an `after` word starts at most `after_window`
+/// characters after it (监控盲区问题｜已经整改), in the same sentence. Rules opt out with
+/// `negatable = false`; rules that only vote for a kind are never negated.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NegationSpec {
+    /// Words that deny what follows them.
+    #[serde(default)]
+    pub before: Vec<String>,
+    /// Words that end a denial's reach (besides sentence ends): a `before` word does not act
+    /// over them (没有发现作弊，但实操考试… — the practical exam is not denied).
+    #[serde(default)]
+    pub breaks: Vec<String>,
+    /// Characters allowed between a `before` word and the match.
+    #[serde(default = "default_neg_window")]
+    pub window: usize,
+    /// Words that say what precedes them was put right or is not so.
+    #[serde(default)]
+    pub after: Vec<String>,
+    /// Characters allowed between the match and an `after` word.
+    #[serde(default = "default_neg_after_window")]
+    pub after_window: usize,
+}
+
+fn default_neg_window() -> usize {
+    6
+}
+fn default_neg_after_window() -> usize {
+    12
 }
 
 fn default_window() -> usize {
@@ -98,6 +135,9 @@ pub(crate) struct RuleSpec {
     pub ordered: bool,
     #[serde(default)]
     pub fake_certificate: bool,
+    /// Whether the negation guard applies (default: yes, for rules that give a category).
+    #[serde(default)]
+    pub negatable: Option<bool>,
 }
 
 /// The fee rule as written.
@@ -162,12 +202,17 @@ pub(crate) struct Rule {
     /// Kind the rule votes for, without a category.
     pub kind: Option<SubjectKind>,
     pub weight: u32,
-    pub n_all: u8,
-    pub n_also: u8,
     pub window: usize,
     pub ordered: bool,
     pub unless_categories: Vec<Category>,
     pub fake_certificate: bool,
+    /// Whether the negation guard applies.
+    pub negatable: bool,
+    /// Whether some `unless` term exists.
+    pub has_unless: bool,
+    /// Bit mask of all `all` slots (and of all `also` slots).
+    pub full_all: u16,
+    pub full_also: u16,
 }
 
 impl Rule {
@@ -183,26 +228,47 @@ impl Rule {
 /// What a term of the automaton means.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum TermUse {
-    Rule { rule: u32, role: Role },
+    Rule {
+        rule: u32,
+        role: Role,
+    },
     Suffix,
     EndOnly,
     Stop,
     Fee,
+    /// Opening quote “ (name finder).
+    QuoteOpen,
+    /// Closing quote ”.
+    QuoteClose,
+    /// Sentence-ending punctuation.
+    SentenceEnd,
+    /// A negation word before a match.
+    NegBefore,
+    /// A "put right / not so" word after a match.
+    NegAfter,
+    /// A clause break (comma, 但…): a denial does not reach over it.
+    ClauseBreak,
 }
 
 /// Everything compiled.
 #[derive(Debug)]
 pub(crate) struct Compiled {
-    pub ac: AhoCorasick,
+    /// Every term, one DFA, scanned by hand (overlapping, all matches at each end).
+    pub ac: aho_corasick::dfa::DFA,
     /// Per pattern id, its uses.
     pub uses: Vec<Vec<TermUse>>,
     /// Per pattern id, whether some rule uses it.
     pub has_rule_use: Vec<bool>,
+    /// Per pattern id, its length in characters.
+    pub pattern_chars: Vec<u32>,
+    /// Negation guard windows (characters); `None` when the file has no `[negation]`.
+    pub negation: Option<(usize, usize)>,
+    /// Official bodies (never the subject), as one automaton.
+    pub official_ac: AhoCorasick,
     pub rules: Vec<Rule>,
     pub name_weight: u32,
     pub fee: Option<FeeRule>,
     pub generic: AhoCorasick,
-    pub official: Vec<String>,
     pub quote_intro: Vec<String>,
     pub kind_markers: Vec<(SubjectKind, Vec<String>)>,
     /// All kind markers in one automaton (case-insensitive), and each marker's group index.
@@ -242,7 +308,11 @@ struct Builder {
 
 impl Builder {
     fn add(&mut self, term: &str, u: TermUse) {
-        let term = crate::normalize_text(term);
+        self.add_raw(crate::normalize_text(term), u);
+    }
+
+    /// Adds a term as is (punctuation that normalization would change).
+    fn add_raw(&mut self, term: String, u: TermUse) {
         if term.is_empty() {
             return;
         }
@@ -342,6 +412,7 @@ pub(crate) fn compile(src: &str) -> Result<Compiled, RulesError> {
                 "X is what remains when no rule fires; no rule gives it",
             ));
         }
+        let categories_empty = categories.is_empty();
         let ri32 = ri as u32;
         for (si, slot) in spec.all.iter().enumerate() {
             for t in expand(slot, &file.concepts, &spec.id, 0)? {
@@ -394,12 +465,14 @@ pub(crate) fn compile(src: &str) -> Result<Compiled, RulesError> {
             categories,
             kind: spec.kind,
             weight: spec.weight.unwrap_or(1),
-            n_all: spec.all.len() as u8,
-            n_also: spec.also.len() as u8,
             window: spec.window.unwrap_or(file.default_window).max(1),
             ordered: spec.ordered,
             unless_categories: spec.unless_categories.clone(),
             fake_certificate: spec.fake_certificate,
+            negatable: spec.negatable.unwrap_or(!categories_empty),
+            has_unless: !spec.unless.is_empty(),
+            full_all: ((1u32 << spec.all.len()) - 1) as u16,
+            full_also: ((1u32 << spec.also.len()) - 1) as u16,
         });
     }
     let names = &file.names;
@@ -427,15 +500,46 @@ pub(crate) fn compile(src: &str) -> Result<Compiled, RulesError> {
             })
         }
     };
+    for ch in ['。', '！', '？', '!', '?', '；', ';', '\n'] {
+        b.add_raw(ch.to_string(), TermUse::SentenceEnd);
+    }
+    b.add_raw("“".into(), TermUse::QuoteOpen);
+    b.add_raw("”".into(), TermUse::QuoteClose);
+    let negation = match &file.negation {
+        None => None,
+        Some(n) => {
+            for w in &n.before {
+                for t in expand(w, &file.concepts, "negation", 0)? {
+                    b.add(&t, TermUse::NegBefore);
+                }
+            }
+            for w in &n.breaks {
+                b.add_raw(w.clone(), TermUse::ClauseBreak);
+                b.add(w, TermUse::ClauseBreak);
+            }
+            for w in &n.after {
+                for t in expand(w, &file.concepts, "negation", 0)? {
+                    b.add(&t, TermUse::NegAfter);
+                }
+            }
+            Some((n.window, n.after_window))
+        }
+    };
+    let pattern_chars = b
+        .patterns
+        .iter()
+        .map(|p| p.chars().count() as u32)
+        .collect();
     let has_rule_use = b
         .uses
         .iter()
         .map(|u| u.iter().any(|x| matches!(x, TermUse::Rule { .. })))
         .collect();
-    let ac = AhoCorasickBuilder::new()
-        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+    let ac = aho_corasick::dfa::DFA::builder()
         .match_kind(MatchKind::Standard)
         .ascii_case_insensitive(true)
+        .start_kind(aho_corasick::StartKind::Unanchored)
+        .prefilter(false)
         .build(&b.patterns)
         .map_err(|e| RulesError::Automaton(e.to_string()))?;
     let generic_terms: Vec<String> = names
@@ -445,6 +549,8 @@ pub(crate) fn compile(src: &str) -> Result<Compiled, RulesError> {
         .filter(|g| !g.is_empty())
         .collect();
     let generic = AhoCorasickBuilder::new()
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+        .prefilter(false)
         .match_kind(MatchKind::LeftmostLongest)
         .build(&generic_terms)
         .map_err(|e| RulesError::Automaton(e.to_string()))?;
@@ -471,23 +577,35 @@ pub(crate) fn compile(src: &str) -> Result<Compiled, RulesError> {
         }
     }
     let markers = AhoCorasickBuilder::new()
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+        .prefilter(false)
         .match_kind(MatchKind::Standard)
         .ascii_case_insensitive(true)
         .build(&marker_words)
+        .map_err(|e| RulesError::Automaton(e.to_string()))?;
+    let official_terms: Vec<String> = names
+        .official
+        .iter()
+        .map(|s| crate::normalize_text(s))
+        .filter(|s| !s.is_empty())
+        .collect();
+    let official_ac = AhoCorasickBuilder::new()
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+        .prefilter(false)
+        .match_kind(MatchKind::LeftmostFirst)
+        .build(&official_terms)
         .map_err(|e| RulesError::Automaton(e.to_string()))?;
     Ok(Compiled {
         ac,
         uses: b.uses,
         has_rule_use,
+        pattern_chars,
+        negation,
+        official_ac,
         rules,
         name_weight: file.name_weight,
         fee,
         generic,
-        official: names
-            .official
-            .iter()
-            .map(|s| crate::normalize_text(s))
-            .collect(),
         quote_intro: names
             .quote_intro
             .iter()

@@ -1,0 +1,84 @@
+//! `tipline outbox …`: the mail sender on its own, and the list of mail not yet delivered.
+
+use crate::config::Config;
+use crate::outbox::{queue, Sender};
+use crate::store::Store;
+use clap::Subcommand;
+use std::sync::Arc;
+
+/// Outbox commands.
+#[derive(Subcommand, Debug)]
+pub enum OutboxCommand {
+    /// Deliver due mail over the configured SMTP server (until stopped, or once with --once).
+    Send {
+        /// Deliver what is due now and exit (exit code 4 when some mail is still pending or failed).
+        #[arg(long)]
+        once: bool,
+    },
+    /// List mail not yet delivered (pending, sending, failed), without recipients or contents.
+    List {
+        /// Include delivered mail.
+        #[arg(long)]
+        all: bool,
+        /// Most rows to print.
+        #[arg(long, default_value_t = 200)]
+        limit: i64,
+        /// Print JSON lines instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs an outbox command; returns the exit code.
+pub async fn run(config: Config, command: OutboxCommand) -> anyhow::Result<u8> {
+    std::fs::create_dir_all(&config.data_dir)?;
+    let store = Arc::new(Store::connect(&config.database_url(), &config.case_prefix).await?);
+    match command {
+        OutboxCommand::Send { once } => {
+            let Some(smtp) = config.smtp.clone() else {
+                anyhow::bail!("no [smtp] section in the configuration: nothing can be sent");
+            };
+            let sender = Sender::new(store.clone(), smtp)?;
+            if once {
+                let round = sender.send_due().await?;
+                let (pending, failed, _) = queue::counts(&store).await?;
+                println!(
+                    "sent {}, to retry {}, given up {}; pending {pending}, failed {failed}",
+                    round.sent, round.retry, round.failed
+                );
+                return Ok(if pending > 0 || failed > 0 { 4 } else { 0 });
+            }
+            tokio::select! {
+                _ = sender.run() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            Ok(0)
+        }
+        OutboxCommand::List { all, limit, json } => {
+            let rows = queue::list(&store, all, limit).await?;
+            if json {
+                for r in &rows {
+                    println!("{}", serde_json::to_string(r)?);
+                }
+            } else {
+                println!(
+                    "{:>6}  {:<16} {:<8} {:>8}  {:<24}  {:<24}  last error",
+                    "id", "kind", "state", "attempts", "next attempt", "key"
+                );
+                for r in &rows {
+                    println!(
+                        "{:>6}  {:<16} {:<8} {:>8}  {:<24}  {:<24}  {}",
+                        r.id,
+                        r.kind,
+                        r.state,
+                        r.attempts,
+                        r.next_attempt_at,
+                        r.dedup_key.as_deref().unwrap_or(""),
+                        r.last_error.as_deref().unwrap_or("")
+                    );
+                }
+            }
+            Ok(0)
+        }
+    }
+}
