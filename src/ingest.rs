@@ -232,6 +232,7 @@ fn analysis_from_decisions(decisions: &serde_json::Value, envelope: &Envelope) -
         extraction: serde_json::from_value(decisions.get("extraction")?.clone()).ok()?,
         locus: serde_json::from_value(decisions.get("locus")?.clone()).ok()?,
         routing: serde_json::from_value(decisions.get("routing")?.clone()).ok()?,
+        deadlines: serde_json::from_value(decisions.get("deadlines")?.clone()).ok()?,
         fingerprint: String::new(),
     })
 }
@@ -347,7 +348,7 @@ async fn write_batch(
         item_of_report.insert(report_id, items.len());
         let (mut case, events) = link_for(store, &s.analysis, &decision).await?;
         if let CaseLink::Open(new_case) = &mut case {
-            new_case.deadline = s.envelope.deadline.map(|d| d.to_rfc3339());
+            new_case.deadline = Some(s.analysis.deadlines.reply.to_rfc3339());
         }
         let case_id = match &case {
             CaseLink::Open(c) => c.case_id,
@@ -361,6 +362,7 @@ async fn write_batch(
             "extraction": s.analysis.extraction,
             "locus": s.analysis.locus,
             "routing": s.analysis.routing,
+            "deadlines": s.analysis.deadlines,
             "dedup": decision,
         });
         let mut all_events = vec![("report.received".to_string(), decisions.to_string())];

@@ -23,6 +23,8 @@ pub struct Analysis {
     pub locus: Locus,
     /// Handling, transfer, referrals.
     pub routing: Routing,
+    /// Deadlines of each step, in working days from receipt (a 12345 order's own wins for the reply).
+    pub deadlines: triage::Deadlines,
     /// Hash of the normalized content (same message under another id).
     #[serde(skip)]
     pub fingerprint: String,
@@ -108,12 +110,16 @@ impl Pipeline {
             &extraction.categories,
             extraction.fake_certificate,
         );
+        let deadlines =
+            self.triage
+                .deadlines(envelope.channel, envelope.received_at, envelope.deadline);
         let fingerprint = hex::encode(&Sha256::digest(normalized.as_bytes())[..16]);
         Analysis {
             normalized,
             extraction,
             locus,
             routing,
+            deadlines,
             fingerprint,
         }
     }

@@ -43,6 +43,7 @@ pub fn export_record(row: &ExportRow) -> Value {
         "referrals": referrals,
         "transfer": routing["transfer"],
         "duplicate": d["dedup"],
+        "deadlines": d["deadlines"],
         "reasons": {
             "locus": d["locus"]["reasons"],
             "routing": routing["reasons"],

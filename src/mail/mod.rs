@@ -1,7 +1,8 @@
 //! Mail in: raw mails (from IMAP, `.eml` files, Maildir folders) into reports.
 //!
-//! [`parse`] turns bytes into an envelope and attachments; [`accept_raw`] stores the report with
-//! its attachments and the raw mail in one transaction; [`imap`] polls mailboxes and marks a mail
+//! [`parse`] turns bytes into an envelope and attachments; [`prepare_raw`] makes the submission
+//! that the writer stores with its attachments and the raw mail in one transaction (see
+//! `Store::commit_batch`); [`imap`] polls mailboxes and marks a mail
 //! done only after its report is committed; [`maildir`] reads folders for `tipline import`.
 //! A mail that cannot become a report (poison) is kept in `rejected_mail` with its reason.
 

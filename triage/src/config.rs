@@ -1,5 +1,6 @@
 //! Deployment settings that triage needs.
 
+use crate::deadline::DeadlinePolicy;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -18,6 +19,9 @@ pub struct TriageConfig {
     /// generated from the division names when absent.
     #[serde(default)]
     pub contacts: BTreeMap<String, Contacts>,
+    /// Working days per step (sign for, first contact, verification, reply), per channel too.
+    #[serde(default)]
+    pub deadline_policy: DeadlinePolicy,
 }
 
 impl TriageConfig {
@@ -60,4 +64,10 @@ pub struct Contacts {
     /// Free contact text (phone, address, mailbox) attached to referrals to this jurisdiction.
     #[serde(default)]
     pub contact: Option<String>,
+    /// E-mail address that referral letters (移送函) to the market-regulation body go to.
+    #[serde(default)]
+    pub market_regulation_email: Option<String>,
+    /// E-mail address that referral letters (移送函) to the public-security body go to.
+    #[serde(default)]
+    pub public_security_email: Option<String>,
 }

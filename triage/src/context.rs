@@ -1,4 +1,11 @@
 //! Context cues around a name occurrence: what makes a bare short name a place.
+//!
+//! [`context`] looks at one occurrence; [`Cues`] finds every cue word of a text in one pass first,
+//! so that the context of many occurrences costs a few lookups each ([`Cues::context`] gives the
+//! same answer as [`context`]).
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use once_cell::sync::Lazy;
 
 /// Words right after a bare name that mark it as a place (`齐大山那边`, `星沙的`, `长沙一家`).
 const RIGHT_CUES: &[&str] = &[
@@ -101,11 +108,6 @@ pub fn is_han(c: char) -> bool {
     matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FA1F)
 }
 
-/// True when `before` ends with a place-position word.
-pub fn has_left_cue(before: &str) -> bool {
-    LEFT_CUES.iter().any(|c| before.ends_with(c))
-}
-
 /// Context flags of one occurrence.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Ctx {
@@ -136,7 +138,9 @@ impl Ctx {
     }
 }
 
-/// Computes the context of `text[start..end]` (byte offsets on char boundaries).
+/// Computes the context of `text[start..end]` (byte offsets on char boundaries): the reference
+/// for [`Cues::context`].
+#[cfg(test)]
 pub fn context(text: &str, start: usize, end: usize) -> Ctx {
     let before = text.get(..start).unwrap_or("");
     let after = text.get(end..).unwrap_or("");
@@ -190,5 +194,192 @@ pub fn context(text: &str, start: usize, end: usize) -> Ctx {
         org_precedes,
         reporter_clause,
         breaks_word,
+    }
+}
+
+const CUE_LEFT: u8 = 1;
+const CUE_RIGHT: u8 = 2;
+const CUE_ORG: u8 = 4;
+const CUE_REPORTER: u8 = 8;
+
+/// One automaton over all cue words, with the kinds of each word.
+static CUE_WORDS: Lazy<Option<(AhoCorasick, Vec<u8>)>> = Lazy::new(|| {
+    let mut words: Vec<&'static str> = Vec::new();
+    let mut kinds: Vec<u8> = Vec::new();
+    for (list, kind) in [
+        (LEFT_CUES, CUE_LEFT),
+        (RIGHT_CUES, CUE_RIGHT),
+        (ORG_SUFFIXES, CUE_ORG),
+        (REPORTER_CUES, CUE_REPORTER),
+    ] {
+        for w in list {
+            match words.iter().position(|x| x == w) {
+                Some(i) => kinds[i] |= kind,
+                None => {
+                    words.push(w);
+                    kinds.push(kind);
+                }
+            }
+        }
+    }
+    let ac = AhoCorasick::builder()
+        .match_kind(MatchKind::Standard)
+        .kind(Some(AhoCorasickKind::DFA))
+        .build(&words)
+        .ok()?;
+    Some((ac, kinds))
+});
+
+/// Every cue word of one text, by byte position.
+#[derive(Debug, Default)]
+pub struct Cues {
+    /// Ends of left cues (sorted).
+    left_end: Vec<u32>,
+    /// Starts of right cues (sorted).
+    right_start: Vec<u32>,
+    /// Organisation suffixes (start, end), sorted by start.
+    org: Vec<(u32, u32)>,
+    /// Ends of organisation suffixes (sorted).
+    org_end: Vec<u32>,
+    /// Reporter phrases (start, end), sorted by start.
+    reporter: Vec<(u32, u32)>,
+}
+
+fn sorted_has(v: &[u32], x: usize) -> bool {
+    u32::try_from(x).is_ok_and(|x| v.binary_search(&x).is_ok())
+}
+
+/// True when some `(s, e)` of `v` (sorted by `s`) lies within `lo..hi`.
+fn any_within(v: &[(u32, u32)], lo: usize, hi: usize) -> bool {
+    let from = v.partition_point(|&(s, _)| (s as usize) < lo);
+    v[from..]
+        .iter()
+        .take_while(|&&(s, _)| (s as usize) < hi)
+        .any(|&(_, e)| e as usize <= hi)
+}
+
+impl Cues {
+    /// Finds the cue words of `text` (buffers reused).
+    pub fn fill(&mut self, text: &str) {
+        self.left_end.clear();
+        self.right_start.clear();
+        self.org.clear();
+        self.org_end.clear();
+        self.reporter.clear();
+        let Some((ac, kinds)) = CUE_WORDS.as_ref() else {
+            return;
+        };
+        if text.len() > u32::MAX as usize {
+            return;
+        }
+        for m in ac.find_overlapping_iter(text) {
+            let (s, e) = (m.start() as u32, m.end() as u32);
+            let k = kinds[m.pattern().as_usize()];
+            if k & CUE_LEFT != 0 {
+                self.left_end.push(e);
+            }
+            if k & CUE_RIGHT != 0 {
+                self.right_start.push(s);
+            }
+            if k & CUE_ORG != 0 {
+                self.org.push((s, e));
+                self.org_end.push(e);
+            }
+            if k & CUE_REPORTER != 0 {
+                self.reporter.push((s, e));
+            }
+        }
+        // Matches come in order of end.
+        self.right_start.sort_unstable();
+        self.org.sort_unstable();
+        self.reporter.sort_unstable();
+    }
+
+    /// True when a place-position word ends at `pos`.
+    pub fn left_cue_at(&self, pos: usize) -> bool {
+        sorted_has(&self.left_end, pos)
+    }
+
+    /// The context of `text[start..end]`; `text` is the text given to [`Cues::fill`].
+    pub fn context(&self, text: &str, start: usize, end: usize) -> Ctx {
+        let before = text.get(..start).unwrap_or("");
+        let after = text.get(end..).unwrap_or("");
+        let prev = before.chars().next_back();
+        let next = after.chars().next();
+        let left_boundary = prev.is_none_or(|c| !is_han(c));
+        let left_cue = self.left_cue_at(start);
+        let right_boundary = next.is_none_or(|c| !is_han(c));
+        let right_cue = sorted_has(&self.right_start, end);
+        let right_suffix = matches!(next, Some('市' | '区' | '县' | '镇' | '乡' | '旗'))
+            && !after.starts_with("市场")
+            && !after.starts_with("区域")
+            && !after.starts_with("县城");
+        let name = text.get(start..end).unwrap_or("");
+        let breaks_word = (name.ends_with('市') && next == Some('场'))
+            || (name.ends_with('区') && matches!(next, Some('域' | '别')));
+        let after_end = after
+            .char_indices()
+            .take(24)
+            .find(|&(_, c)| is_clause_break(c))
+            .map(|(i, _)| i)
+            .unwrap_or_else(|| {
+                after
+                    .char_indices()
+                    .nth(24)
+                    .map(|(i, _)| i)
+                    .unwrap_or(after.len())
+            });
+        let org_follows = any_within(&self.org, end, end + after_end);
+        let mut before_start = before.len();
+        for (n, (i, c)) in before.char_indices().rev().enumerate() {
+            if n >= 16 || is_clause_break(c) {
+                break;
+            }
+            before_start = i;
+        }
+        let reporter_clause = any_within(&self.reporter, before_start, start);
+        let org_precedes = matches!(prev, Some('（' | '('))
+            && prev.is_some_and(|p| sorted_has(&self.org_end, start - p.len_utf8()));
+        Ctx {
+            left_boundary,
+            left_cue,
+            right_boundary,
+            right_cue,
+            right_suffix,
+            org_follows,
+            org_precedes,
+            reporter_clause,
+            breaks_word,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn same(text: &str) {
+        let mut cues = Cues::default();
+        cues.fill(text);
+        let idx: Vec<usize> = text
+            .char_indices()
+            .map(|(i, _)| i)
+            .chain([text.len()])
+            .collect();
+        for (a, &s) in idx.iter().enumerate() {
+            for &e in idx[a + 1..].iter().take(4) {
+                let x = format!("{:?}", context(text, s, e));
+                let y = format!("{:?}", cues.context(text, s, e));
+                assert_eq!(x, y, "{text:?} {s}..{e}");
+            }
+        }
+    }
+
+    #[test]
+    fn cues_agree_with_context() {
+        same("我是家住铁东区的，在汤岗子那边有一家培训学校（铁东区）没有实操场地。");
+        same("反映星沙的化工厂，来电人系长沙人，住在东方市场附近某考点");
+        same("");
+        same("a铁东区b(公司)鞍山(学校（铁西");
     }
 }

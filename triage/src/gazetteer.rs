@@ -1,9 +1,9 @@
 //! The statistical divisions (province → township, 2023), embedded at build time and parsed once.
 
 use crate::names;
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
-use once_cell::sync::Lazy;
-use std::collections::HashMap;
+use daachorse::{CharwiseDoubleArrayAhoCorasick, CharwiseDoubleArrayAhoCorasickBuilder, MatchKind};
+use once_cell::sync::{Lazy, OnceCell};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 const PROVINCES: &str = include_str!("../data/divisions/provinces.csv");
 const CITIES: &str = include_str!("../data/divisions/cities.csv");
@@ -98,8 +98,13 @@ pub struct Gazetteer {
     divisions: Vec<Division>,
     by_code: HashMap<&'static str, u32>,
     names: Vec<&'static str>,
-    readings: Vec<Vec<Reading>>,
-    automaton: AhoCorasick,
+    /// Readings of all names, flat; those of name `i` are `readings[reading_at[i]..reading_at[i + 1]]`.
+    readings: Vec<Reading>,
+    reading_at: Vec<u32>,
+    /// Per name: some reading stands on its own (full or old name).
+    any_strong: Vec<bool>,
+    /// Built on first use (a charwise double-array Aho-Corasick automaton over all names).
+    automaton: OnceCell<CharwiseDoubleArrayAhoCorasick<u32>>,
     /// Number of distinct counties a township short form points to (by name index).
     township_spread: Vec<u16>,
     only_county: HashMap<u32, u32>,
@@ -140,7 +145,8 @@ impl Gazetteer {
 
     fn build() -> Gazetteer {
         let mut divisions: Vec<Division> = Vec::with_capacity(45_000);
-        let mut by_code: HashMap<&'static str, u32> = HashMap::with_capacity(45_000);
+        let mut by_code: HashMap<&'static str, u32> =
+            HashMap::with_capacity_and_hasher(45_000, Default::default());
         let sources: [(&str, Level, usize); 4] = [
             (PROVINCES, Level::Province, usize::MAX),
             (CITIES, Level::Prefecture, 2),
@@ -163,14 +169,15 @@ impl Gazetteer {
                 by_code.insert(r[0], idx);
             }
         }
-        let stop: std::collections::HashSet<&'static str> = STOPWORDS
+        let stop: HashSet<&'static str> = STOPWORDS
             .lines()
             .map(str::trim)
             .filter(|l| !l.is_empty() && !l.starts_with('#'))
             .collect();
 
         // Name string → readings.
-        let mut index: HashMap<&'static str, u32> = HashMap::with_capacity(90_000);
+        let mut index: HashMap<&'static str, u32> =
+            HashMap::with_capacity_and_hasher(90_000, Default::default());
         let mut names_v: Vec<&'static str> = Vec::with_capacity(90_000);
         let mut readings: Vec<Vec<Reading>> = Vec::with_capacity(90_000);
         let mut add = |s: &'static str, div: u32, form: NameForm| {
@@ -192,9 +199,8 @@ impl Gazetteer {
             }
         };
         // Upper levels first, so that their short forms are known when townships are added.
-        let mut upper_names: std::collections::HashSet<&'static str> =
-            std::collections::HashSet::new();
-        let mut county_children: HashMap<u32, Vec<u32>> = HashMap::new();
+        let mut upper_names: HashSet<&'static str> = HashSet::default();
+        let mut county_children: HashMap<u32, Vec<u32>> = HashMap::default();
         for (i, d) in divisions.iter().enumerate() {
             let i = i as u32;
             if d.level == Level::County {
@@ -245,8 +251,7 @@ impl Gazetteer {
             }
         }
         // Township names; short forms only when they name no upper division and are no common word.
-        let mut short_counties: HashMap<&'static str, std::collections::HashSet<u32>> =
-            HashMap::new();
+        let mut short_counties: HashMap<&'static str, HashSet<u32>> = HashMap::default();
         for (i, d) in divisions.iter().enumerate() {
             if d.level != Level::Township {
                 continue;
@@ -285,17 +290,25 @@ impl Gazetteer {
             .filter(|(p, c)| c.len() == 1 && divisions[*p as usize].level == Level::Prefecture)
             .map(|(p, c)| (p, c[0]))
             .collect();
-        let automaton = AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::ContiguousNFA))
-            .build(&names_v)
-            .expect("division names build an automaton");
+        let any_strong = readings
+            .iter()
+            .map(|rs| rs.iter().any(|r| r.form.is_strong()))
+            .collect();
+        let mut reading_at = Vec::with_capacity(readings.len() + 1);
+        let mut flat = Vec::with_capacity(readings.iter().map(Vec::len).sum());
+        for rs in &readings {
+            reading_at.push(flat.len() as u32);
+            flat.extend_from_slice(rs);
+        }
+        reading_at.push(flat.len() as u32);
         Gazetteer {
             divisions,
             by_code,
             names: names_v,
-            readings,
-            automaton,
+            readings: flat,
+            reading_at,
+            any_strong,
+            automaton: OnceCell::new(),
             township_spread,
             only_county,
         }
@@ -397,24 +410,44 @@ impl Gazetteer {
         }
     }
 
-    /// Full path name: `辽宁省 鞍山市 铁东区` (grouping rows like `市辖区` left out).
-    pub fn path_name(&self, idx: u32) -> String {
-        let mut parts = Vec::new();
+    /// The names on the path from the province down to `idx`, grouping rows left out (at most 4).
+    fn path_parts(&self, idx: u32) -> ([&'static str; 4], usize) {
+        let mut parts = [""; 4];
+        let mut n = 0;
         let mut cur = Some(idx);
         while let Some(c) = cur {
             let d = self.division(c);
-            if !names::is_placeholder(d.name) && parts.last() != Some(&d.name) {
-                parts.push(d.name);
+            if n == parts.len() {
+                break;
+            }
+            if !names::is_placeholder(d.name) && (n == 0 || parts[n - 1] != d.name) {
+                parts[n] = d.name;
+                n += 1;
             }
             cur = d.parent;
         }
-        parts.reverse();
-        parts.join(" ")
+        parts[..n].reverse();
+        (parts, n)
+    }
+
+    /// Full path name: `辽宁省 鞍山市 铁东区` (grouping rows like `市辖区` left out).
+    pub fn path_name(&self, idx: u32) -> String {
+        let (parts, n) = self.path_parts(idx);
+        parts[..n].join(" ")
     }
 
     /// Compact name for bodies: `鞍山市铁东区`, `重庆市渝北区`, `海城市`.
     pub fn short_path(&self, idx: u32) -> String {
-        self.path_name(idx).replace(' ', "")
+        let (parts, n) = self.path_parts(idx);
+        parts[..n].concat()
+    }
+
+    /// Appends [`Gazetteer::short_path`] to `out`.
+    pub fn push_short_path(&self, idx: u32, out: &mut String) {
+        let (parts, n) = self.path_parts(idx);
+        for p in &parts[..n] {
+            out.push_str(p);
+        }
     }
 
     /// The name string of a name index.
@@ -424,7 +457,30 @@ impl Gazetteer {
 
     /// The readings of a name index.
     pub fn readings(&self, id: u32) -> &[Reading] {
-        &self.readings[id as usize]
+        let (a, b) = (
+            self.reading_at[id as usize] as usize,
+            self.reading_at[id as usize + 1] as usize,
+        );
+        &self.readings[a..b]
+    }
+
+    /// True when some reading of the name stands on its own (a full or old name).
+    pub fn any_strong(&self, id: u32) -> bool {
+        self.any_strong[id as usize]
+    }
+
+    fn automaton(&self) -> &CharwiseDoubleArrayAhoCorasick<u32> {
+        self.automaton.get_or_init(|| {
+            CharwiseDoubleArrayAhoCorasickBuilder::new()
+                .match_kind(MatchKind::Standard)
+                .build_with_values(self.names.iter().enumerate().map(|(i, n)| (*n, i as u32)))
+                .expect("division names build an automaton")
+        })
+    }
+
+    /// Builds the name automaton now (it is otherwise built on the first search).
+    pub fn warm_up(&self) {
+        let _ = self.automaton();
     }
 
     /// How many counties a township short form may point to (0 if it is no township short form).
@@ -432,16 +488,25 @@ impl Gazetteer {
         self.township_spread[id as usize]
     }
 
-    /// All name occurrences in `text`, overlapping, in order of end.
+    /// All name occurrences in `text`, overlapping, in order of end (longest first at one end).
     pub fn find_all(&self, text: &str) -> Vec<RawMatch> {
-        self.automaton
-            .find_overlapping_iter(text)
-            .map(|m| RawMatch {
-                start: m.start(),
-                end: m.end(),
-                name: m.pattern().as_u32(),
-            })
-            .collect()
+        let mut out = Vec::new();
+        self.find_all_into(text, &mut out);
+        out
+    }
+
+    /// [`Gazetteer::find_all`] into a buffer (cleared first).
+    pub fn find_all_into(&self, text: &str, out: &mut Vec<RawMatch>) {
+        out.clear();
+        out.extend(
+            self.automaton()
+                .find_overlapping_iter(text)
+                .map(|m| RawMatch {
+                    start: m.start(),
+                    end: m.end(),
+                    name: m.value(),
+                }),
+        );
     }
 
     /// The prefecture-level handling code for a county code (DOMAIN §4): municipalities →

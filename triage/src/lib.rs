@@ -8,11 +8,15 @@
 //! - [`Triage::route`]: the handling authority, a transfer when the locus is outside home, and the
 //!   referrals the notices require.
 //!
+//! - [`DeadlinePolicy`] / [`WorkCalendar`]: per-step deadlines in working days on the holiday
+//!   calendar (public holidays and adjusted working weekends, 2022–2026 embedded).
+//!
 //! No I/O beyond reading embedded data.
 #![deny(missing_docs)]
 
 mod config;
 mod context;
+mod deadline;
 mod gazetteer;
 mod locus;
 mod names;
@@ -22,14 +26,16 @@ mod routing;
 mod zones;
 
 pub use config::{Contacts, TriageConfig, ZoneConfig};
-pub use gazetteer::{Division, Gazetteer, Level, NameForm};
+pub use deadline::{CalendarError, DeadlinePolicy, Deadlines, Holiday, StepDays, WorkCalendar};
+pub use gazetteer::{Division, Gazetteer, Level, NameForm, RawMatch, Reading};
 pub use locus::{LocateInput, Locus, PlaceMatch};
 pub use phone::PhoneRegions;
 pub use referral::{police_body, Referral, BASIS_274, BASIS_TAIAN, BASIS_YU_20, BASIS_YU_22};
 pub use routing::{handling_level, Handling, HandlingLevel, HomeDesk, Routing};
 pub use zones::Zones;
 
-use intake::{Category, SubjectKind};
+use chrono::{DateTime, FixedOffset};
+use intake::{Category, Channel, SubjectKind};
 
 /// The triage engine.
 #[derive(Debug, Default)]
@@ -63,6 +69,19 @@ impl Triage {
             &self.zones,
             input,
         )
+    }
+
+    /// The deadlines of a case (the configured [`DeadlinePolicy`], embedded calendar); a 12345
+    /// order's own deadline wins for the reply.
+    pub fn deadlines(
+        &self,
+        channel: Channel,
+        received_at: DateTime<FixedOffset>,
+        channel_deadline: Option<DateTime<FixedOffset>>,
+    ) -> Deadlines {
+        self.config
+            .deadline_policy
+            .deadlines_for(channel, received_at, channel_deadline)
     }
 
     /// Decides handling, transfer and referrals.

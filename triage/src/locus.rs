@@ -8,12 +8,13 @@
 //! counties are scored with the consistent higher-level names; ties are broken by the reporter's
 //! phone region, then by the home jurisdiction; what still ties gives no locus.
 
-use crate::context::context;
-use crate::gazetteer::{Gazetteer, Level, NameForm};
+use crate::context::{is_han, Cues};
+use crate::gazetteer::{Gazetteer, Level, NameForm, RawMatch};
 use crate::phone::PhoneRegions;
 use crate::zones::Zones;
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::cell::RefCell;
 
 /// What the locus stage is given.
 #[derive(Debug, Clone, Default)]
@@ -148,58 +149,119 @@ fn gap_ok(text: &str, a_end: usize, b_start: usize) -> bool {
     a_end == b_start || (b_start == a_end + 1 && text.as_bytes().get(a_end) == Some(&b' '))
 }
 
+/// Buffers reused from one scan to the next.
+#[derive(Default)]
+struct Scratch {
+    raw: Vec<RawMatch>,
+    by_start: Vec<u32>,
+    cues: Cues,
+    out: Vec<Weighed>,
+    chained: Vec<Weighed>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// The indices `j` of `raw` (sorted by end) with `raw[j].end == pos`.
+fn ending_at(raw: &[RawMatch], pos: usize) -> std::ops::Range<usize> {
+    let a = raw.partition_point(|m| m.end < pos);
+    let b = a + raw[a..].partition_point(|m| m.end == pos);
+    a..b
+}
+
+/// The entries of `by_start` (indices of `raw` sorted by start) with `raw[j].start == pos`.
+fn starting_at<'a>(raw: &[RawMatch], by_start: &'a [u32], pos: usize) -> &'a [u32] {
+    let a = by_start.partition_point(|&j| raw[j as usize].start < pos);
+    let b = a + by_start[a..].partition_point(|&j| raw[j as usize].start == pos);
+    &by_start[a..b]
+}
+
 /// Scans one source and returns the occurrences that count.
 fn scan(g: &Gazetteer, text: &str, source: Source, subject_at: Option<(usize, usize)>) -> Vec<Occ> {
-    let raw = g.find_all(text);
+    SCRATCH.with(|sc| match sc.try_borrow_mut() {
+        Ok(mut sc) => scan_with(g, text, source, subject_at, &mut sc),
+        Err(_) => scan_with(g, text, source, subject_at, &mut Scratch::default()),
+    })
+}
+
+fn scan_with(
+    g: &Gazetteer,
+    text: &str,
+    source: Source,
+    subject_at: Option<(usize, usize)>,
+    sc: &mut Scratch,
+) -> Vec<Occ> {
+    let Scratch {
+        raw,
+        by_start,
+        cues,
+        out,
+        chained,
+    } = sc;
+    g.find_all_into(text, raw);
     if raw.is_empty() {
         return Vec::new();
     }
-    let mut occs: Vec<Occ> = Vec::with_capacity(raw.len());
-    let mut ends_at: HashMap<usize, Vec<usize>> = HashMap::new();
-    let mut starts_at: HashMap<usize, Vec<usize>> = HashMap::new();
+    let raw: &[RawMatch] = raw;
+    by_start.clear();
+    by_start.extend(0..raw.len() as u32);
+    by_start.sort_by_key(|&j| raw[j as usize].start);
+    let mut cues_filled = false;
+    let mut occs: Vec<Occ> = Vec::new();
+    let lenient = source.is_address() || source == Source::SubjectName;
     for (i, r) in raw.iter().enumerate() {
-        ends_at.entry(r.end).or_default().push(i);
-        starts_at.entry(r.start).or_default().push(i);
-    }
-    for (i, r) in raw.iter().enumerate() {
-        let readings = g.readings(r.name);
-        let ctx = context(text, r.start, r.end);
-        let spread = g.township_spread(r.name);
         // Neighbours: occurrences right before / right after (a space allowed).
-        let empty: Vec<usize> = Vec::new();
-        let left_n = ends_at.get(&r.start).unwrap_or(&empty).iter().chain(
-            r.start
-                .checked_sub(1)
-                .filter(|&p| gap_ok(text, p, r.start))
-                .and_then(|p| ends_at.get(&p))
-                .unwrap_or(&empty),
-        );
-        let left_n = left_n.copied().filter(|&j| j != i);
-        let right_n = starts_at.get(&r.end).unwrap_or(&empty).iter().chain(
-            Some(r.end + 1)
-                .filter(|&p| gap_ok(text, r.end, p))
-                .and_then(|p| starts_at.get(&p))
-                .unwrap_or(&empty),
-        );
-        let right_n = right_n.copied().filter(|&j| j != i);
+        let left_a = ending_at(raw, r.start);
+        let left_b = if r.start > 0 && gap_ok(text, r.start - 1, r.start) {
+            ending_at(raw, r.start - 1)
+        } else {
+            0..0
+        };
+        let right_a = starting_at(raw, by_start, r.end);
+        let right_b: &[u32] = if gap_ok(text, r.end, r.end + 1) {
+            starting_at(raw, by_start, r.end + 1)
+        } else {
+            &[]
+        };
+        let left_n = left_a.chain(left_b).filter(|&j| j != i);
+        let right_n = right_a
+            .iter()
+            .chain(right_b)
+            .map(|&j| j as usize)
+            .filter(|&j| j != i);
         // Skip names that can only count with support when nothing around them could support them.
-        let any_strong = readings.iter().any(|r| r.form.is_strong());
-        let has_neighbour = left_n.clone().next().is_some() || right_n.clone().next().is_some();
-        if !any_strong && !has_neighbour && !source.is_address() && source != Source::SubjectName {
+        if !g.any_strong(r.name)
+            && !lenient
+            && left_n.clone().next().is_none()
+            && right_n.clone().next().is_none()
+        {
             let prev = text.get(..r.start).and_then(|b| b.chars().next_back());
-            let next = text.get(r.end..).and_then(|a| a.chars().next());
-            let cheap_left = prev.is_none_or(|c| !crate::context::is_han(c));
-            if !cheap_left && !crate::context::has_left_cue(text.get(..r.start).unwrap_or("")) {
-                continue;
+            if prev.is_some_and(is_han) {
+                if !cues_filled {
+                    cues.fill(text);
+                    cues_filled = true;
+                }
+                if !cues.left_cue_at(r.start) {
+                    continue;
+                }
             }
-            let _ = next;
         }
-        let mut out: Vec<Weighed> = Vec::new();
-        let mut chained: Vec<Weighed> = Vec::new();
+        if !cues_filled {
+            cues.fill(text);
+            cues_filled = true;
+        }
+        let readings = g.readings(r.name);
+        let ctx = cues.context(text, r.start, r.end);
+        let spread = g.township_spread(r.name);
+        out.clear();
+        chained.clear();
         for rd in readings {
+            let d = g.division(rd.div);
+            let lvl = d.level;
             // Ancestors of this reading (a name before it may be one of them).
             let mut anc = [u32::MAX; 4];
-            let mut cur = g.division(rd.div).parent;
+            let mut cur = d.parent;
             for a in anc.iter_mut() {
                 match cur {
                     Some(c) => {
@@ -209,7 +271,6 @@ fn scan(g: &Gazetteer, text: &str, source: Source, subject_at: Option<(usize, us
                     None => break,
                 }
             }
-            let lvl = g.division(rd.div).level;
             let chain = left_n
                 .clone()
                 .any(|j| g.readings(raw[j].name).iter().any(|n| anc.contains(&n.div)))
@@ -220,8 +281,7 @@ fn scan(g: &Gazetteer, text: &str, source: Source, subject_at: Option<(usize, us
                             .any(|n| g.division(n.div).level > lvl && g.contains(rd.div, n.div))
                     }));
             let strong = rd.form.is_strong() && !ctx.breaks_word;
-            let is_township_short =
-                rd.form == NameForm::Short && g.division(rd.div).level == Level::Township;
+            let is_township_short = rd.form == NameForm::Short && lvl == Level::Township;
             let weight = if strong {
                 Some((1.0, false))
             } else if chain {
@@ -253,10 +313,8 @@ fn scan(g: &Gazetteer, text: &str, source: Source, subject_at: Option<(usize, us
             }
         }
         // A name chained to a higher (or lower) one keeps only the consistent readings.
-        if !chained.is_empty() {
-            out = chained;
-        }
-        if out.is_empty() {
+        let kept: &[Weighed] = if !chained.is_empty() { chained } else { out };
+        if kept.is_empty() {
             continue;
         }
         let attached = ctx.org_follows
@@ -276,7 +334,7 @@ fn scan(g: &Gazetteer, text: &str, source: Source, subject_at: Option<(usize, us
             start: r.start,
             end: r.end,
             name: r.name,
-            readings: out,
+            readings: kept.to_vec(),
             factor,
         });
     }
@@ -402,26 +460,12 @@ pub(crate) fn locate(
     occs.retain(|o| !o.readings.is_empty());
 
     // Candidate counties and their scores.
-    let mut counties: Vec<u32> = Vec::new();
-    for o in &occs {
-        for r in &o.readings {
-            if let Some(c) = g.county_of(r.div) {
-                if !counties.contains(&c) {
-                    counties.push(c);
-                }
-            }
-        }
-    }
-    // Per occurrence: the best weight it gives each county directly, and each upper division.
-    let mut scored: Vec<(u32, f32, Vec<usize>)> = Vec::new();
-    let mut direct: HashMap<u32, f32> = HashMap::new();
-    let mut upper: HashMap<u32, f32> = HashMap::new();
-    let mut county_pos: HashMap<u32, usize> = HashMap::new();
-    let mut seen: HashMap<(u32, &'static str, u32), u32> = HashMap::new();
-    for &c in &counties {
-        county_pos.insert(c, scored.len());
-        scored.push((c, 0.0, Vec::new()));
-    }
+    let mut counties: Vec<u32> = occs
+        .iter()
+        .flat_map(|o| o.readings.iter().filter_map(|r| g.county_of(r.div)))
+        .collect();
+    counties.sort_unstable();
+    counties.dedup();
     let ups: Vec<(Option<u32>, Option<u32>)> = counties
         .iter()
         .map(|&c| {
@@ -431,44 +475,73 @@ pub(crate) fn locate(
             )
         })
         .collect();
+    // Per occurrence: the best weight it gives each county directly, or through an upper division.
+    let mut totals: Vec<f32> = vec![0.0; counties.len()];
+    let mut rel: Vec<f32> = vec![0.0; counties.len()];
+    // (county position, occurrence) in order of occurrence.
+    let mut support_all: Vec<(u32, u32)> = Vec::new();
+    let mut seen: FxHashMap<(u32, u8, u32), u32> = FxHashMap::default();
+    let mut upper: Vec<(u32, f32)> = Vec::new();
     for (k, o) in occs.iter().enumerate() {
-        direct.clear();
+        rel.iter_mut().for_each(|r| *r = 0.0);
         upper.clear();
         for r in &o.readings {
             if let Some(c) = g.county_of(r.div) {
-                let e = direct.entry(c).or_insert(0.0);
-                *e = e.max(r.weight);
+                if let Ok(ci) = counties.binary_search(&c) {
+                    rel[ci] = rel[ci].max(r.weight);
+                }
             }
             if g.division(r.div).level <= Level::Prefecture {
-                let e = upper.entry(r.div).or_insert(0.0);
-                *e = e.max(r.weight);
+                match upper.iter_mut().find(|(d, _)| *d == r.div) {
+                    Some(u) => u.1 = u.1.max(r.weight),
+                    None => upper.push((r.div, r.weight)),
+                }
             }
         }
-        for (ci, &c) in counties.iter().enumerate() {
-            let mut rel = direct.get(&c).copied().unwrap_or(0.0);
-            if !upper.is_empty() {
-                if let Some(w) = ups[ci].0.and_then(|p| upper.get(&p)) {
-                    rel = rel.max(0.5 * w);
+        if !upper.is_empty() {
+            let up = |d: Option<u32>| {
+                d.and_then(|d| upper.iter().find(|(u, _)| *u == d).map(|(_, w)| *w))
+            };
+            for (ci, r) in rel.iter_mut().enumerate() {
+                if let Some(w) = up(ups[ci].0) {
+                    *r = r.max(0.5 * w);
                 }
-                if let Some(w) = ups[ci].1.and_then(|p| upper.get(&p)) {
-                    rel = rel.max(0.25 * w);
+                if let Some(w) = up(ups[ci].1) {
+                    *r = r.max(0.25 * w);
                 }
             }
-            if rel > 0.0 {
-                let n = seen.entry((o.name, o.source.key(), c)).or_insert(0);
+        }
+        for (ci, &r) in rel.iter().enumerate() {
+            if r > 0.0 {
+                let n = seen
+                    .entry((o.name, o.source as u8, counties[ci]))
+                    .or_insert(0);
                 let repeat = if *n == 0 { 1.0 } else { 0.25 };
                 *n += 1;
-                let slot = &mut scored[county_pos[&c]];
-                slot.1 += rel * o.source.weight() * o.factor * repeat;
-                slot.2.push(k);
+                totals[ci] += r * o.source.weight() * o.factor * repeat;
+                support_all.push((ci as u32, k as u32));
             }
         }
     }
+    // (county, score, position in `counties`), best first.
+    let mut scored: Vec<(u32, f32, usize)> = counties
+        .iter()
+        .zip(&totals)
+        .enumerate()
+        .map(|(ci, (&c, &t))| (c, t, ci))
+        .collect();
     scored.sort_by(|a, b| {
         b.1.partial_cmp(&a.1)
             .unwrap_or(std::cmp::Ordering::Equal)
             .then(a.0.cmp(&b.0))
     });
+    let support_of = |ci: usize| -> Vec<usize> {
+        support_all
+            .iter()
+            .filter(|(c, _)| *c as usize == ci)
+            .map(|(_, k)| *k as usize)
+            .collect()
+    };
 
     let describe = |o: &Occ| -> String {
         let src = source_text(o.source);
@@ -480,11 +553,18 @@ pub(crate) fn locate(
             format!("{}“{w}”({s}–{e})", o.source.label())
         }
     };
-    let cand_line = |c: u32| format!("{} {}", g.division(c).code, g.short_path(c));
+    let cand_line = |c: u32| {
+        let code = g.division(c).code;
+        let mut line = String::with_capacity(code.len() + 40);
+        line.push_str(code);
+        line.push(' ');
+        g.push_short_path(c, &mut line);
+        line
+    };
 
     let mut locus = Locus::default();
-    locus.candidates = scored.iter().map(|(c, _, _)| cand_line(*c)).collect();
     if scored.is_empty() || scored[0].1 < MIN_SCORE {
+        locus.candidates = scored.iter().map(|(c, _, _)| cand_line(*c)).collect();
         if occs.is_empty() {
             reasons.push("文本中未找到可定位到区县的地名".to_string());
         } else {
@@ -539,8 +619,7 @@ pub(crate) fn locate(
     }
     if group.len() > 1 {
         let names: Vec<String> = group.iter().map(|&i| g.short_path(scored[i].0)).collect();
-        let words: Vec<String> = scored[group[0]]
-            .2
+        let words: Vec<String> = support_of(scored[group[0]].2)
             .iter()
             .take(4)
             .map(|&k| describe(&occs[k]))
@@ -565,8 +644,8 @@ pub(crate) fn locate(
         return zone_fallback(g, zones, &sources, locus);
     }
     let win = group[0];
-    let (county, score, support) = (&scored[win].0, scored[win].1, &scored[win].2);
-    let county = *county;
+    let (county, score) = (scored[win].0, scored[win].1);
+    let support = &support_of(scored[win].2);
     let words: Vec<String> = support
         .iter()
         .take(5)

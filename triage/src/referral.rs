@@ -19,6 +19,9 @@ pub struct Referral {
     /// Contact details of the receiving body, when configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact: Option<String>,
+    /// E-mail address for the referral letter (移送函), when configured for the receiving body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
 }
 
 /// Clause of 274号 四(二) (market regulation, public security, exam qualification).

@@ -191,6 +191,13 @@ pub(crate) fn route(
             },
             _ => contacts.and_then(|c| c.contact.clone()),
         };
+        let email = match k {
+            ReferralKind::MarketRegulation => {
+                contacts.and_then(|c| c.market_regulation_email.clone())
+            }
+            ReferralKind::PublicSecurity => contacts.and_then(|c| c.public_security_email.clone()),
+            ReferralKind::ExamQualification => None,
+        };
         let cat_codes: Vec<&str> = cats.iter().map(|c| c.code()).collect();
         reasons.push(format!(
             "{}（{}）：{}，依据 {}",
@@ -204,6 +211,7 @@ pub(crate) fn route(
             body,
             basis: bases.join("；"),
             contact,
+            email,
         });
     }
     Routing {
