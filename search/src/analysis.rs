@@ -12,6 +12,8 @@ use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
 /// Name of the overlapping-bigram tokenizer (the recall field).
 pub(crate) const BIGRAM: &str = "tl_bigram";
+/// Name of the overlapping-trigram tokenizer (queries of 3 characters and more).
+pub(crate) const TRIGRAM: &str = "tl_trigram";
 /// Name of the unigram tokenizer (1-character queries).
 pub(crate) const UNIGRAM: &str = "tl_unigram";
 /// Name of the jieba word tokenizer (ranking only).
@@ -144,6 +146,11 @@ pub(crate) fn words(folded: &str) -> Vec<&str> {
 #[derive(Clone, Default)]
 pub(crate) struct BigramTokenizer;
 
+/// Emits, for every run of three word characters starting at char index `i`, the trigram at
+/// position `i` (as [`BigramTokenizer`], one character more).
+#[derive(Clone, Default)]
+pub(crate) struct TrigramTokenizer;
+
 /// Emits every word character as a token (position = character index).
 #[derive(Clone, Default)]
 pub(crate) struct UnigramTokenizer;
@@ -223,6 +230,11 @@ pub(crate) fn bigram_tokens(text: &str) -> Vec<Token> {
 }
 
 #[cfg(test)]
+pub(crate) fn trigram_tokens(text: &str) -> Vec<Token> {
+    collect(TrigramTokenizer.token_stream(text))
+}
+
+#[cfg(test)]
 pub(crate) fn unigram_tokens(text: &str) -> Vec<Token> {
     collect(UnigramTokenizer.token_stream(text))
 }
@@ -242,32 +254,57 @@ pub(crate) fn word_tokens(text: &str) -> Vec<Token> {
     tokens
 }
 
-/// Streams bigrams without allocating per token (the token text buffer is reused).
-pub(crate) struct BigramStream<'a> {
+/// Streams the n-grams of consecutive word characters (n = 2 or 3) without allocating per token
+/// (the token text buffer is reused). Each n-gram has the character index of its first
+/// character as position.
+pub(crate) struct NgramStream<'a> {
     chars: std::str::CharIndices<'a>,
+    n: usize,
     next_pos: usize,
-    prev: Option<(usize, char)>,
+    /// The last (up to `n`) word characters with their byte offsets, oldest first.
+    window: [(usize, char); 3],
+    filled: usize,
     token: Token,
 }
 
-impl TokenStream for BigramStream<'_> {
+impl<'a> NgramStream<'a> {
+    fn new(text: &'a str, n: usize) -> Self {
+        NgramStream {
+            chars: text.char_indices(),
+            n: n.clamp(1, 3),
+            next_pos: 0,
+            window: [(0, '\0'); 3],
+            filled: 0,
+            token: Token::default(),
+        }
+    }
+}
+
+impl TokenStream for NgramStream<'_> {
     fn advance(&mut self) -> bool {
+        let n = self.n;
         for (off, c) in self.chars.by_ref() {
             let pos = self.next_pos;
             self.next_pos += 1;
             if !is_word_char(c) {
-                self.prev = None;
+                self.filled = 0;
                 continue;
             }
-            let prev = self.prev.replace((off, c));
-            if let Some((poff, pc)) = prev {
+            if self.filled == n {
+                self.window.copy_within(1..n, 0);
+                self.filled -= 1;
+            }
+            self.window[self.filled] = (off, c);
+            self.filled += 1;
+            if self.filled == n {
                 let t = &mut self.token;
                 t.text.clear();
-                t.text.push(pc);
-                t.text.push(c);
-                t.offset_from = poff;
+                for (_, c) in &self.window[..n] {
+                    t.text.push(*c);
+                }
+                t.offset_from = self.window[0].0;
                 t.offset_to = off + c.len_utf8();
-                t.position = pos - 1;
+                t.position = pos + 1 - n;
                 return true;
             }
         }
@@ -314,14 +351,16 @@ impl TokenStream for UnigramStream<'_> {
 }
 
 impl Tokenizer for BigramTokenizer {
-    type TokenStream<'a> = BigramStream<'a>;
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> BigramStream<'a> {
-        BigramStream {
-            chars: text.char_indices(),
-            next_pos: 0,
-            prev: None,
-            token: Token::default(),
-        }
+    type TokenStream<'a> = NgramStream<'a>;
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> NgramStream<'a> {
+        NgramStream::new(text, 2)
+    }
+}
+
+impl Tokenizer for TrigramTokenizer {
+    type TokenStream<'a> = NgramStream<'a>;
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> NgramStream<'a> {
+        NgramStream::new(text, 3)
     }
 }
 
@@ -347,6 +386,7 @@ impl Tokenizer for JiebaTokenizer {
 pub(crate) fn register(index: &tantivy::Index) {
     let m = index.tokenizers();
     m.register(BIGRAM, BigramTokenizer);
+    m.register(TRIGRAM, TrigramTokenizer);
     m.register(UNIGRAM, UnigramTokenizer);
     m.register(WORDS, JiebaTokenizer);
 }
@@ -370,6 +410,24 @@ mod tests {
             vec![("电工".into(), 0), ("工证".into(), 1), ("a1".into(), 4)]
         );
         assert_eq!(&"电工证，a1"[t[1].offset_from..t[1].offset_to], "工证");
+    }
+
+    #[test]
+    fn trigrams_have_consecutive_positions_and_break_at_punctuation() {
+        let t = trigram_tokens("电工证书，ab，a1b2");
+        assert_eq!(
+            texts_positions(&t),
+            vec![
+                ("电工证".into(), 0),
+                ("工证书".into(), 1),
+                ("a1b".into(), 8),
+                ("1b2".into(), 9)
+            ]
+        );
+        assert_eq!(
+            &"电工证书，ab，a1b2"[t[1].offset_from..t[1].offset_to],
+            "工证书"
+        );
     }
 
     #[test]

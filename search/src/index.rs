@@ -15,8 +15,8 @@ use tantivy::{
 };
 
 use crate::analysis::{self, fold};
-use crate::collect::{FacetCollector, MonthCollector};
-use crate::query::{build, place_terms};
+use crate::collect::{pack_case, pack_topic, prefecture_of, MonthCollector, PageCollector, Rank};
+use crate::query::{build_with, place_terms, required_terms};
 use crate::schema::{self, Fields};
 use crate::snippet::snippet;
 use crate::types::{FacetField, Hit, Query, SearchDoc, SearchResults, Sort};
@@ -24,6 +24,10 @@ use crate::SearchError;
 
 /// Characters of original text in a snippet.
 const SNIPPET_CHARS: usize = 120;
+
+/// The most matches a query by relevance scores; above, its page is the most recent matches
+/// (see [`SearchIndex::search`]).
+pub const SCORE_LIMIT: u64 = 100_000;
 
 /// How the index writer is sized.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,8 +59,27 @@ impl Default for WriterOptions {
 pub struct SearchIndex {
     index: Index,
     fields: Fields,
-    writer: Option<Mutex<IndexWriter>>,
+    writer: Option<Mutex<WriterSlot>>,
     reader: IndexReader,
+}
+
+/// The one writer, with what [`SearchIndex::optimize`] needs to replace it.
+struct WriterSlot {
+    /// `None` only while [`SearchIndex::optimize`] swaps writers (or if reopening failed).
+    writer: Option<IndexWriter>,
+    options: WriterOptions,
+    /// Writes queued since the last commit or rollback.
+    dirty: bool,
+}
+
+impl WriterSlot {
+    fn get(&mut self) -> Result<&mut IndexWriter, SearchError> {
+        self.writer.as_mut().ok_or_else(|| {
+            SearchError::Index(tantivy::TantivyError::SystemError(
+                "the index writer could not be reopened after optimize".into(),
+            ))
+        })
+    }
 }
 
 impl std::fmt::Debug for SearchIndex {
@@ -103,9 +126,11 @@ impl SearchIndex {
         analysis::warm_up();
         let (_, fields) = schema::build();
         let writer = match writer {
-            Some(o) => Some(Mutex::new(
-                index.writer_with_num_threads(o.threads.max(1), o.memory_bytes)?,
-            )),
+            Some(options) => Some(Mutex::new(WriterSlot {
+                writer: Some(new_writer(&index, options)?),
+                options,
+                dirty: false,
+            })),
             None => None,
         };
         let policy = if writer.is_some() {
@@ -122,7 +147,7 @@ impl SearchIndex {
         })
     }
 
-    fn writer(&self) -> Result<std::sync::MutexGuard<'_, IndexWriter>, SearchError> {
+    fn writer(&self) -> Result<std::sync::MutexGuard<'_, WriterSlot>, SearchError> {
         let w = self.writer.as_ref().ok_or(SearchError::ReadOnly)?;
         // A panic while holding the lock cannot leave the writer half-updated in a way that
         // matters: uncommitted operations are simply part of the next commit or rollback.
@@ -132,7 +157,9 @@ impl SearchIndex {
     /// Adds or replaces documents (by `report_id`). Not visible until [`SearchIndex::commit`].
     /// Returns the number of documents queued.
     pub fn upsert(&self, docs: impl IntoIterator<Item = SearchDoc>) -> Result<usize, SearchError> {
-        let writer = self.writer()?;
+        let mut slot = self.writer()?;
+        slot.dirty = true;
+        let writer = slot.get()?;
         let mut n = 0;
         for d in docs {
             let doc = self.to_document(&d);
@@ -145,7 +172,9 @@ impl SearchIndex {
 
     /// Removes a report. Not visible until [`SearchIndex::commit`].
     pub fn delete(&self, report_id: i64) -> Result<(), SearchError> {
-        self.writer()?
+        let mut slot = self.writer()?;
+        slot.dirty = true;
+        slot.get()?
             .delete_term(Term::from_field_i64(self.fields.report_id, report_id));
         Ok(())
     }
@@ -153,7 +182,9 @@ impl SearchIndex {
     /// Removes every document (for a reindex); the index stays as it was for searches until the
     /// next [`SearchIndex::commit`], which swaps in the new content at once.
     pub fn clear(&self) -> Result<(), SearchError> {
-        self.writer()?.delete_all_documents()?;
+        let mut slot = self.writer()?;
+        slot.dirty = true;
+        slot.get()?.delete_all_documents()?;
         Ok(())
     }
 
@@ -163,11 +194,12 @@ impl SearchIndex {
     /// Blocking (fsync): call it from a blocking thread, not from an async task.
     pub fn commit(&self, applied_seq: i64) -> Result<(), SearchError> {
         {
-            let mut writer = self.writer()?;
-            let mut prepared = writer.prepare_commit()?;
+            let mut slot = self.writer()?;
+            let mut prepared = slot.get()?.prepare_commit()?;
             let payload = serde_json::to_string(&Payload { applied_seq }).unwrap_or_default();
             prepared.set_payload(&payload);
             prepared.commit()?;
+            slot.dirty = false;
         }
         self.reader.reload()?;
         Ok(())
@@ -175,7 +207,9 @@ impl SearchIndex {
 
     /// Discards the writes since the last commit.
     pub fn rollback(&self) -> Result<(), SearchError> {
-        self.writer()?.rollback()?;
+        let mut slot = self.writer()?;
+        slot.get()?.rollback()?;
+        slot.dirty = false;
         Ok(())
     }
 
@@ -188,6 +222,45 @@ impl SearchIndex {
             .as_deref()
             .and_then(|p| serde_json::from_str::<Payload>(p).ok())
             .map(|p| p.applied_seq))
+    }
+
+    /// Merges the committed index into one segment, after waiting for the background merges,
+    /// and makes the result visible. Returns the number of segments before.
+    ///
+    /// Searches get faster (each segment costs a posting-list lookup per term, and facets and
+    /// top hits are merged across segments); call it after a bulk load such as a reindex. It
+    /// rewrites the whole index (about a minute per million reports) and blocks writes meanwhile,
+    /// while searches keep running on the previous segments. Writes must be committed first
+    /// (otherwise it returns an error and changes nothing). `applied_seq` is kept.
+    ///
+    /// Blocking: call it from a blocking thread, not from an async task.
+    pub fn optimize(&self) -> Result<usize, SearchError> {
+        let mut slot = self.writer()?;
+        if slot.dirty {
+            return Err(SearchError::Index(tantivy::TantivyError::InvalidArgument(
+                "optimize: commit or roll back the pending writes first".into(),
+            )));
+        }
+        // Waiting for the merges in flight consumes the writer; a fresh one takes its place.
+        let waited = match slot.writer.take() {
+            Some(old) => old.wait_merging_threads(),
+            None => Ok(()),
+        };
+        let options = slot.options;
+        let writer = slot.writer.insert(new_writer(&self.index, options)?);
+        waited?;
+        let ids = self.index.searchable_segment_ids()?;
+        if ids.len() > 1 {
+            writer.merge(&ids).wait()?;
+        }
+        drop(slot);
+        self.reader.reload()?;
+        Ok(ids.len())
+    }
+
+    /// Number of segments searched now (after [`SearchIndex::optimize`]: 1).
+    pub fn num_segments(&self) -> usize {
+        self.reader.searcher().segment_readers().len()
     }
 
     /// Makes the last commit visible (needed only for a read-only index that must see a commit
@@ -203,31 +276,35 @@ impl SearchIndex {
     }
 
     /// Runs a query: the page of hits, the total and the facets over all matching reports.
+    ///
+    /// One pass over the matching set collects the page, the total and the facets together.
+    /// When the query's text cannot narrow the matches below [`SCORE_LIMIT`] reports (a very
+    /// frequent term, or no text), relevance cannot usefully tell them apart and scoring them
+    /// all is what makes such a query slow: the page is then the most recent matches (score
+    /// 0), as with [`Sort::Newest`].
     pub fn search(&self, q: &Query) -> Result<SearchResults, SearchError> {
-        let (query, runs) = build(q, &self.fields)?;
         let searcher = self.reader.searcher();
-        let facets = FacetCollector {
-            fields: FacetField::ALL.to_vec(),
-        };
-        let fetch = q.limit > 0 && q.offset < searcher.num_docs() as usize;
-        let (addrs, (total, maps)): (Vec<(f32, DocAddress)>, _) = if !fetch {
-            (Vec::new(), searcher.search(&query, &facets)?)
+        let rank = if q.limit == 0 || q.offset >= searcher.num_docs() as usize {
+            Rank::None
         } else {
-            let top = TopDocs::with_limit(q.limit).and_offset(q.offset);
             match q.sort {
-                Sort::Relevance => searcher.search(&query, &(top, facets))?,
-                Sort::Newest | Sort::Oldest => {
-                    let order = if q.sort == Sort::Newest {
-                        Order::Desc
-                    } else {
-                        Order::Asc
-                    };
-                    let c = top.order_by_fast_field::<tantivy::DateTime>("received_at", order);
-                    let (docs, f) = searcher.search(&query, &(c, facets))?;
-                    (docs.into_iter().map(|(_, a)| (0.0, a)).collect(), f)
-                }
+                Sort::Relevance if self.too_many_to_score(&searcher, q)? => Rank::Newest,
+                Sort::Relevance => Rank::Score,
+                Sort::Newest => Rank::Newest,
+                Sort::Oldest => Rank::Oldest,
             }
         };
+        let (query, runs) = build_with(q, &self.fields, rank == Rank::Score)?;
+        let collector = PageCollector {
+            rank,
+            offset: q.offset,
+            limit: q.limit,
+        };
+        let ((total, maps), page) = searcher.search(&query, &collector)?;
+        let addrs: Vec<(f32, DocAddress)> = page
+            .into_iter()
+            .map(|(key, a)| (if rank == Rank::Score { key as f32 } else { 0.0 }, a))
+            .collect();
         let hits = self.hits(&searcher, &addrs, &runs)?;
         let facets = FacetField::ALL
             .iter()
@@ -243,6 +320,23 @@ impl SearchIndex {
             hits,
             facets,
         })
+    }
+
+    /// Whether the text of a query by relevance may match more than [`SCORE_LIMIT`] reports
+    /// (an upper bound from the term dictionary: no posting list is read).
+    fn too_many_to_score(&self, searcher: &Searcher, q: &Query) -> Result<bool, SearchError> {
+        let terms = required_terms(q, &self.fields)?;
+        if terms.is_empty() {
+            return Ok(searcher.num_docs() > SCORE_LIMIT);
+        }
+        let mut bound = u64::MAX;
+        for t in &terms {
+            bound = bound.min(searcher.doc_freq(t)?);
+            if bound <= SCORE_LIMIT {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// Every report about one subject, newest first: `key_or_name` is a subject key (as given to
@@ -301,7 +395,7 @@ impl SearchIndex {
             limit: 0,
             ..q.clone()
         };
-        let (query, _) = build(&q, &self.fields)?;
+        let (query, _) = build_with(&q, &self.fields, false)?;
         let searcher = self.reader.searcher();
         let counts = searcher.search(&query, &MonthCollector { group: group_by })?;
         Ok(counts.into_iter().map(|((m, g), n)| (m, g, n)).collect())
@@ -390,18 +484,20 @@ impl SearchIndex {
         for c in &d.categories {
             doc.add_text(f.category, c);
         }
-        let (mut prefecture, mut county) = (String::new(), String::new());
+        let county = d.locus.clone().unwrap_or_default();
         if let Some(l) = &d.locus {
             doc.add_text(f.locus, l);
-            if l.len() == 6 && l.is_char_boundary(4) {
-                prefecture = format!("{}00", &l[..4]);
-            }
-            county = l.clone();
         }
-        doc.add_text(f.fc_prefecture, prefecture);
+        let (categories, referrals) = (joined(&d.categories), joined(&d.referrals));
+        doc.add_text(
+            f.fc_case,
+            pack_case(&d.subject_kind, &d.channel, &d.case_state, &referrals),
+        );
+        doc.add_text(f.fc_topic, pack_topic(&categories, &county));
+        doc.add_text(f.fc_prefecture, prefecture_of(&county));
         doc.add_text(f.fc_county, county);
-        doc.add_text(f.fc_category, joined(&d.categories));
-        doc.add_text(f.fc_referral, joined(&d.referrals));
+        doc.add_text(f.fc_category, categories);
+        doc.add_text(f.fc_referral, referrals);
         for p in place_terms(d.locus.as_deref(), &d.handling) {
             doc.add_text(f.place, p);
         }
@@ -434,6 +530,7 @@ impl SearchIndex {
             body.push('\n');
         }
         doc.add_text(f.body_uni, &body);
+        doc.add_text(f.body_tri, &body);
         doc.add_text(f.body, body);
         doc
     }
@@ -458,6 +555,10 @@ fn subject_exact(name: &str) -> String {
         .chars()
         .filter(|c| analysis::is_word_char(*c))
         .collect()
+}
+
+fn new_writer(index: &Index, o: WriterOptions) -> Result<IndexWriter, SearchError> {
+    Ok(index.writer_with_num_threads(o.threads.max(1), o.memory_bytes)?)
 }
 
 fn open_dir(dir: &Path, create: bool) -> Result<Index, SearchError> {

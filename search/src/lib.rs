@@ -57,7 +57,7 @@ mod types;
 
 pub use analysis::fold;
 pub use error::SearchError;
-pub use index::{SearchIndex, WriterOptions};
+pub use index::{SearchIndex, WriterOptions, SCORE_LIMIT};
 pub use types::{
     FacetField, Hit, Query, SearchDoc, SearchResults, Sort, MAX_LIMIT, MAX_OFFSET, MAX_QUERY_CHARS,
 };

@@ -12,7 +12,7 @@ use tantivy::Term;
 
 use crate::analysis::{fold, runs, words};
 use crate::schema::Fields;
-use crate::types::{Query, Sort, MAX_LIMIT, MAX_OFFSET, MAX_QUERY_CHARS};
+use crate::types::{Query, MAX_LIMIT, MAX_OFFSET, MAX_QUERY_CHARS};
 use crate::SearchError;
 
 /// Most terms a query may have.
@@ -103,39 +103,53 @@ pub(crate) fn parse_text(text: &str) -> Result<Vec<Term_>, SearchError> {
     Ok(terms)
 }
 
-/// A query matching exactly the documents whose `field` (bigrams) contains `run` as a substring;
-/// 1-character runs use the unigram field `uni`.
-fn substring_query(field: Field, uni: Option<Field>, run: &[char]) -> Option<Box<dyn TQuery>> {
+/// A phrase over the `n`-grams of `run` (`run.len() > n`): the n-grams at offsets 0, n, 2n, …
+/// plus the last one cover every character, so it matches exactly the documents whose `field`
+/// holds `run` as a substring, with as few posting lists to intersect as possible.
+fn ngram_phrase(field: Field, n: usize, run: &[char]) -> Box<dyn TQuery> {
+    let last = run.len() - n;
+    let mut offsets: Vec<usize> = (0..=last).step_by(n).collect();
+    if offsets.last() != Some(&last) {
+        offsets.push(last);
+    }
+    let terms = offsets
+        .into_iter()
+        .map(|i| {
+            let s: String = run[i..i + n].iter().collect();
+            (i, Term::from_field_text(field, &s))
+        })
+        .collect();
+    Box::new(PhraseQuery::new_with_offset(terms))
+}
+
+fn text_term(field: Field, chars: &[char]) -> Box<dyn TQuery> {
+    let s: String = chars.iter().collect();
+    Box::new(TermQuery::new(
+        Term::from_field_text(field, &s),
+        IndexRecordOption::WithFreqs,
+    ))
+}
+
+/// A query matching exactly the documents whose searchable text contains `run` as a substring:
+/// one unigram, bigram or trigram term for runs of 1–3 characters (no positions to read), a
+/// phrase of trigrams for longer runs.
+fn substring_query(f: &Fields, run: &[char]) -> Option<Box<dyn TQuery>> {
     match run.len() {
         0 => None,
-        1 => {
-            let uni = uni?;
-            let t = Term::from_field_text(uni, &run[0].to_string());
-            Some(Box::new(TermQuery::new(t, IndexRecordOption::WithFreqs)))
-        }
-        2 => {
-            let s: String = run.iter().collect();
-            Some(Box::new(TermQuery::new(
-                Term::from_field_text(field, &s),
-                IndexRecordOption::WithFreqs,
-            )))
-        }
-        n => {
-            // Bigrams at offsets 0, 2, 4, … plus the last one cover every character: fewer
-            // posting lists to intersect than all n-1 bigrams, same matches.
-            let mut offsets: Vec<usize> = (0..n - 1).step_by(2).collect();
-            if offsets.last() != Some(&(n - 2)) {
-                offsets.push(n - 2);
-            }
-            let terms = offsets
-                .into_iter()
-                .map(|i| {
-                    let s: String = run[i..i + 2].iter().collect();
-                    (i, Term::from_field_text(field, &s))
-                })
-                .collect();
-            Some(Box::new(PhraseQuery::new_with_offset(terms)))
-        }
+        1 => Some(text_term(f.body_uni, run)),
+        2 => Some(text_term(f.body, run)),
+        3 => Some(text_term(f.body_tri, run)),
+        _ => Some(ngram_phrase(f.body_tri, 3, run)),
+    }
+}
+
+/// A ranking clause over a bigram field with positions (title, subject): the documents whose
+/// field contains `run` (of at least 2 characters) as a substring.
+fn bigram_substring_query(field: Field, run: &[char]) -> Option<Box<dyn TQuery>> {
+    match run.len() {
+        0 | 1 => None,
+        2 => Some(text_term(field, run)),
+        _ => Some(ngram_phrase(field, 2, run)),
     }
 }
 
@@ -212,10 +226,34 @@ fn date_term(f: Field, t: chrono::DateTime<chrono::Utc>) -> Term {
     Term::from_field_date(f, tantivy::DateTime::from_timestamp_secs(t.timestamp()))
 }
 
-/// Checks the query and builds the tantivy query. Returns the positive runs for snippets.
-pub(crate) fn build(
+/// The terms whose document frequencies bound the number of matches of a query's text: for
+/// each required run, the unigram, bigram or trigrams its substring query needs. At most as many
+/// documents match as the smallest frequency of any of them.
+pub(crate) fn required_terms(q: &Query, f: &Fields) -> Result<Vec<Term>, SearchError> {
+    let mut out = Vec::new();
+    for t in parse_text(&q.text)?.iter().filter(|t| !t.exclude) {
+        for r in &t.runs {
+            match r.len() {
+                0 => {}
+                1 => out.push(Term::from_field_text(f.body_uni, &r[0].to_string())),
+                2 => out.push(Term::from_field_text(f.body, &r.iter().collect::<String>())),
+                _ => out.extend(
+                    r.windows(3)
+                        .map(|w| Term::from_field_text(f.body_tri, &w.iter().collect::<String>())),
+                ),
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Checks the query and builds the tantivy query, with or without the ranking clauses
+/// (should-clauses on title, subject and jieba words: they change the scores, never the
+/// matches). Returns the positive runs for snippets.
+pub(crate) fn build_with(
     q: &Query,
     f: &Fields,
+    ranking: bool,
 ) -> Result<(Box<dyn TQuery>, Vec<Vec<char>>), SearchError> {
     if q.limit > MAX_LIMIT {
         return Err(SearchError::bad(format!(
@@ -235,13 +273,12 @@ pub(crate) fn build(
     let terms = parse_text(&q.text)?;
     let mut clauses: Vec<(Occur, Box<dyn TQuery>)> = Vec::new();
     let mut positive = Vec::new();
-    let ranking = q.sort == Sort::Relevance;
     for t in &terms {
         if t.exclude {
             let parts: Vec<(Occur, Box<dyn TQuery>)> = t
                 .runs
                 .iter()
-                .filter_map(|r| substring_query(f.body, Some(f.body_uni), r))
+                .filter_map(|r| substring_query(f, r))
                 .map(|q| (Occur::Must, q))
                 .collect();
             if !parts.is_empty() {
@@ -250,14 +287,14 @@ pub(crate) fn build(
             continue;
         }
         for r in &t.runs {
-            if let Some(sq) = substring_query(f.body, Some(f.body_uni), r) {
+            if let Some(sq) = substring_query(f, r) {
                 clauses.push((Occur::Must, sq));
             }
             if ranking {
-                if let Some(tq) = substring_query(f.title_gram, None, r) {
+                if let Some(tq) = bigram_substring_query(f.title_gram, r) {
                     clauses.push((Occur::Should, Box::new(BoostQuery::new(tq, TITLE_BOOST))));
                 }
-                if let Some(sq) = substring_query(f.subject_gram, None, r) {
+                if let Some(sq) = bigram_substring_query(f.subject_gram, r) {
                     clauses.push((Occur::Should, Box::new(BoostQuery::new(sq, SUBJECT_BOOST))));
                 }
                 if let Some(wq) = words_query(f.words, r) {

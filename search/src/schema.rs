@@ -5,7 +5,7 @@ use tantivy::schema::{
     TextFieldIndexing, TextOptions, FAST, STORED, STRING,
 };
 
-use crate::analysis::{BIGRAM, UNIGRAM, WORDS};
+use crate::analysis::{BIGRAM, TRIGRAM, UNIGRAM, WORDS};
 
 /// Field handles. Names are part of the on-disk format: changing them requires a reindex.
 #[derive(Clone, Debug)]
@@ -34,8 +34,15 @@ pub(crate) struct Fields {
     pub fc_referral: Field,
     pub fc_prefecture: Field,
     pub fc_county: Field,
-    /// Bigrams of title, text, subject, place names and ids: the recall field.
+    /// The facet values of a document packed into two columns (see [`crate::collect`]), so that
+    /// counting all facets reads two columns instead of seven: kind, channel, state, referrals;
+    /// and categories, county.
+    pub fc_case: Field,
+    pub fc_topic: Field,
+    /// Bigrams of title, text, subject, place names and ids: 2-character queries.
     pub body: Field,
+    /// Trigrams of the same text, with positions: queries of 3 characters and more.
+    pub body_tri: Field,
     /// Unigrams of the same text: 1-character queries.
     pub body_uni: Field,
     /// Jieba words of title and text: ranking.
@@ -93,9 +100,12 @@ pub(crate) fn build() -> (Schema, Fields) {
         fc_referral: b.add_text_field("fc_referral", FAST),
         fc_prefecture: b.add_text_field("fc_prefecture", FAST),
         fc_county: b.add_text_field("fc_county", FAST),
-        body: b.add_text_field(
-            "body",
-            text_field(BIGRAM, IndexRecordOption::WithFreqsAndPositions),
+        fc_case: b.add_text_field("fc_case", FAST),
+        fc_topic: b.add_text_field("fc_topic", FAST),
+        body: b.add_text_field("body", text_field(BIGRAM, IndexRecordOption::WithFreqs)),
+        body_tri: b.add_text_field(
+            "body_tri",
+            text_field(TRIGRAM, IndexRecordOption::WithFreqsAndPositions),
         ),
         body_uni: b.add_text_field(
             "body_uni",

@@ -374,6 +374,45 @@ fn upsert_replaces_clear_empties_and_seq_survives_reopen() {
 }
 
 #[test]
+fn optimize_merges_into_one_segment_and_keeps_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = SearchIndex::open(dir.path()).unwrap();
+    let texts = ["电工证包过", "焊工证考試", "高处作业", "网站出售假证"];
+    for (i, t) in texts.iter().enumerate() {
+        // One commit per document: one segment each.
+        index.upsert([doc(i as i64 + 1, t)]).unwrap();
+        index.commit(i as i64 + 1).unwrap();
+    }
+    let before: Vec<_> = ["证", "考试", "高处作业", "假证"]
+        .iter()
+        .map(|t| set(&index, t))
+        .collect();
+    assert!(index.num_segments() > 1);
+    index.upsert([doc(9, "录像")]).unwrap();
+    assert!(
+        index.optimize().is_err(),
+        "pending writes must be committed first"
+    );
+    index.rollback().unwrap();
+    assert!(index.optimize().unwrap() > 1);
+    assert_eq!(index.num_segments(), 1);
+    assert_eq!(index.num_docs(), 4);
+    assert_eq!(index.applied_seq().unwrap(), Some(4));
+    let after: Vec<_> = ["证", "考试", "高处作业", "假证"]
+        .iter()
+        .map(|t| set(&index, t))
+        .collect();
+    assert_eq!(before, after);
+    // The writer still works after the swap.
+    index.upsert([doc(5, "录像")]).unwrap();
+    index.commit(5).unwrap();
+    assert_eq!(set(&index, "录像"), BTreeSet::from([5]));
+    assert_eq!(index.optimize().unwrap(), 2);
+    let ro = SearchIndex::open_read_only(dir.path()).unwrap();
+    assert!(ro.optimize().is_err());
+}
+
+#[test]
 fn subject_history_and_monthly_counts() {
     let index = small_index();
     let h = index.subject_history("鹰城", 10).unwrap();

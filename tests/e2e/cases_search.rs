@@ -68,6 +68,38 @@ fn duplicates_merge_split_subject_history_and_search() {
             "the reasons are explained: {linked}"
         );
 
+        // The same reporter about the same matter again: a repeat report (重复件) in the same case.
+        let (status, repeat) = post(
+            &c,
+            &server.url("/api/v1/channels/12350/calls"),
+            &token,
+            json!({"call_id": "C-9",
+            "caller_number": "139 0412 0001", "started_at": "2024-03-08T10:00:00+08:00",
+            "notes": "来电人再次反映铁东区恒安职业技能培训学校包过班的事，交了8000元，说考场有人，至今没人查。"}),
+        );
+        assert_eq!(status, 201, "{repeat}");
+        assert_eq!(
+            repeat["case_id"], case_id,
+            "{backend:?}: a repeat report joins the open case"
+        );
+        let (_, case) = get(&c, &server.url(&format!("/api/v1/cases/{case_id}")), &token);
+        assert_eq!(case["case"]["repeat_count"], 1, "{}", case["case"]);
+        assert_eq!(case["case"]["report_count"], 3);
+        // The same message under another id (a double-clicked form): one report, not two.
+        let (status, same) = post(
+            &c,
+            &server.url("/api/v1/reports"),
+            &token,
+            json!({"channel": "web_form",
+            "external_id": "wf-1-again", "received_at": "2024-03-01T09:01:00+08:00", "reporter": {"phone": "13904120001"},
+            "text": reports[0].3}),
+        );
+        assert_eq!(status, 200, "{same}");
+        assert_eq!(
+            (same["outcome"].as_str(), &same["report_id"]),
+            (Some("same_message"), &acks[0]["report_id"])
+        );
+
         // The operator's preview sees the place, the categories and the open case, storing nothing.
         let (status, preview) = post(
             &c,
@@ -108,7 +140,7 @@ fn duplicates_merge_split_subject_history_and_search() {
             &c,
             &server.url(&format!("/api/v1/cases/{case_id}/split")),
             &token,
-            json!({"report_ids": [acks[0]["report_id"]], "reason": "x"}),
+            json!({"report_ids": [acks[0]["report_id"], repeat["report_id"]], "reason": "x"}),
         );
         assert_eq!(status, 409, "a split may not empty a case: {err}");
         let (status, merged) = post(
@@ -119,7 +151,7 @@ fn duplicates_merge_split_subject_history_and_search() {
         );
         assert_eq!(status, 200, "{merged}");
         let (_, case) = get(&c, &server.url(&format!("/api/v1/cases/{case_id}")), &token);
-        assert_eq!(case["reports"].as_array().unwrap().len(), 2);
+        assert_eq!(case["reports"].as_array().unwrap().len(), 3);
         assert!(case["events"]
             .as_array()
             .unwrap()
@@ -149,7 +181,7 @@ fn duplicates_merge_split_subject_history_and_search() {
             &token,
         );
         assert_eq!(status, 200, "{subject}");
-        assert_eq!(subject["reports"].as_array().unwrap().len(), 2, "{subject}");
+        assert_eq!(subject["reports"].as_array().unwrap().len(), 3, "{subject}");
 
         // Search over HTTP: a phrase inside a word, a place filter, facets; a bad query is a 400.
         let mut found = Value::Null;
@@ -209,6 +241,6 @@ fn duplicates_merge_split_subject_history_and_search() {
         assert!(ids.contains(&"wf-2".to_string()) && ids.contains(&"wf-3".to_string()));
         let (code, out, _) = dep.run(&["reindex"], "");
         assert_eq!(code, 0);
-        assert!(out.contains("reindexed 3 reports"), "{out}");
+        assert!(out.contains("reindexed 4 reports"), "{out}");
     }
 }

@@ -270,7 +270,11 @@ poll_secs = 1
             assert_eq!(m.rcpt_to.len(), 1, "one recipient per mail");
             assert_eq!(m.to_header, m.rcpt_to[0], "To matches the envelope");
             assert!(!m.message_id.is_empty(), "a Message-ID");
-            assert!(m.subject.contains(&case_no), "subject names the case: {}", m.subject);
+            assert!(
+                m.subject.contains(&case_no),
+                "subject names the case: {}",
+                m.subject
+            );
             assert!(m.body.contains(&case_no), "body names the case");
             let subject_header = header_line(&m.raw, "Subject");
             assert!(
@@ -295,14 +299,13 @@ poll_secs = 1
                 "Auto-Submitted"
             );
         }
-        let receipt = by_rcpt.get(REPORTER_EMAIL).expect("a receipt to the reporter");
-        assert!(
-            receipt.subject.contains("受理回执"),
-            "{}",
-            receipt.subject
-        );
+        let receipt = by_rcpt
+            .get(REPORTER_EMAIL)
+            .expect("a receipt to the reporter");
+        assert!(receipt.subject.contains("受理回执"), "{}", receipt.subject);
         assert!(receipt.body.contains("接下来"), "what happens next");
-        for (addr, body_name) in [(POLICE_EMAIL, "鞍山市公安局铁东分局"), (MARKET_EMAIL, "")] {
+        for (addr, body_name) in [(POLICE_EMAIL, "鞍山市公安局铁东分局"), (MARKET_EMAIL, "")]
+        {
             let letter = by_rcpt
                 .get(addr)
                 .unwrap_or_else(|| panic!("{backend:?}: a referral letter to {addr}"));
@@ -328,7 +331,10 @@ poll_secs = 1
             assert!(!notice.body.contains(identity), "identity in the notice");
         }
         let listed = outbox_list(&dep);
-        assert!(listed.is_empty(), "{backend:?}: nothing pending: {listed:?}");
+        assert!(
+            listed.is_empty(),
+            "{backend:?}: nothing pending: {listed:?}"
+        );
 
         // SMTP down: mail waits, attempts grow.
         receiver.stop();
@@ -352,7 +358,10 @@ poll_secs = 1
             {
                 break rows;
             }
-            assert!(Instant::now() < deadline, "{backend:?}: rows never failed: {rows:?}");
+            assert!(
+                Instant::now() < deadline,
+                "{backend:?}: rows never failed: {rows:?}"
+            );
             std::thread::sleep(Duration::from_millis(300));
         };
         assert!(

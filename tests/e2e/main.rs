@@ -6,3 +6,5 @@ mod crash;
 mod helpers;
 mod import_export;
 mod intake_http;
+mod mail_in;
+mod mail_out;
