@@ -99,7 +99,7 @@ async fn open_db(path: &Path) -> SqlitePool {
         .expect("open sqlite")
 }
 
-async fn count(pool: &SqlitePool, sql: &str) -> i64 {
+async fn count_rows(pool: &SqlitePool, sql: &str) -> i64 {
     sqlx::query(sql)
         .fetch_one(pool)
         .await
@@ -234,9 +234,9 @@ fn main() {
     let summary = stdout.lines().next().unwrap_or("").to_string();
     let (stored, import_batches) = runtime.block_on(async {
         let pool = open_db(&import_dir.join("tipline.db")).await;
-        let stored = count(&pool, "SELECT COUNT(*) FROM reports").await;
-        let linked = count(&pool, "SELECT COUNT(*) FROM case_reports").await;
-        let raw = count(&pool, "SELECT COUNT(*) FROM report_raw").await;
+        let stored = count_rows(&pool, "SELECT COUNT(*) FROM reports").await;
+        let linked = count_rows(&pool, "SELECT COUNT(*) FROM case_reports").await;
+        let raw = count_rows(&pool, "SELECT COUNT(*) FROM report_raw").await;
         assert_eq!(stored, linked, "every report has its case link");
         assert_eq!(stored, raw, "every report has its raw payload");
         let sizes = batch_sizes(&pool, 0).await;
@@ -369,7 +369,7 @@ fn main() {
     let http_db = http_dir.join("tipline.db");
     let (http_stored, warm_max_id, http_batches) = runtime.block_on(async {
         let pool = open_db(&http_db).await;
-        let stored = count(&pool, "SELECT COUNT(*) FROM reports").await;
+        let stored = count_rows(&pool, "SELECT COUNT(*) FROM reports").await;
         let warm_max = warm.max_report_id;
         let sizes = batch_sizes(&pool, warm_max).await;
         pool.close().await;
@@ -570,142 +570,107 @@ async fn post_all(
     all
 }
 
-#[derive(Clone, Copy)]
-enum Kind {
-    Int,
-    Text,
-}
-
+/// One stored value, whatever its column.
 #[derive(Clone, Debug)]
 enum Val {
-    Int(Option<i64>),
-    Text(Option<String>),
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(String),
+    Blob(Vec<u8>),
 }
 
-use Kind::{Int as I, Text as T};
+/// A table's rows as stored (every column but an autoincrement key).
+struct Table {
+    name: &'static str,
+    columns: Vec<String>,
+    rows: Vec<Vec<Val>>,
+}
 
-const REPORTS: (&str, &[(&str, Kind)]) = (
-    "reports",
-    &[
-        ("id", I),
-        ("channel", T),
-        ("external_id", T),
-        ("received_at", T),
-        ("received_ts", I),
-        ("title", T),
-        ("text", T),
-        ("address", T),
-        ("deadline", T),
-        ("subject_json", T),
-        ("decisions", T),
-        ("fingerprint", T),
-        ("case_id", I),
-        ("stored_at", T),
-    ],
-);
-const RAW: (&str, &[(&str, Kind)]) = (
-    "report_raw",
-    &[("report_id", I), ("content_type", T), ("payload", T)],
-);
-const REPORTERS: (&str, &[(&str, Kind)]) = (
-    "reporters",
-    &[
-        ("report_id", I),
-        ("name", T),
-        ("phone", T),
-        ("email", T),
-        ("id_number", T),
-        ("anonymous", I),
-    ],
-);
-const LINKS: (&str, &[(&str, Kind)]) = (
-    "case_reports",
-    &[
-        ("report_id", I),
-        ("case_id", I),
-        ("link", T),
-        ("linked_at", T),
-    ],
-);
-const EVENTS: (&str, &[(&str, Kind)]) = (
-    "events",
-    &[
-        ("report_id", I),
-        ("at", T),
-        ("actor", T),
-        ("kind", T),
-        ("case_id", I),
-        ("data", T),
-    ],
-);
-const CASES: (&str, &[(&str, Kind)]) = (
-    "cases",
-    &[
-        ("id", I),
-        ("case_no", T),
-        ("state", T),
-        ("subject_name", T),
-        ("subject_key", T),
-        ("subject_kind", T),
-        ("categories", T),
-        ("locus", T),
-        ("handling", T),
-        ("referrals", T),
-        ("transfer", T),
-        ("deadline", T),
-        ("opened_at", T),
-        ("updated_at", T),
-    ],
-);
+impl Table {
+    fn col(&self, name: &str) -> usize {
+        self.columns
+            .iter()
+            .position(|c| c == name)
+            .unwrap_or_else(|| panic!("{}.{name}", self.name))
+    }
 
-/// All rows of a table, keyed by the first column, in order.
-async fn load(pool: &SqlitePool, table: (&str, &[(&str, Kind)])) -> Vec<Vec<Val>> {
-    let (name, columns) = table;
-    let names: Vec<&str> = columns.iter().map(|c| c.0).collect();
-    let order = if name == "events" { "seq" } else { names[0] };
-    let sql = format!("SELECT {} FROM {name} ORDER BY {order}", names.join(", "));
-    sqlx::query(&sql)
+    fn insert_sql(&self) -> String {
+        let marks: Vec<String> = (1..=self.columns.len()).map(|i| format!("?{i}")).collect();
+        format!(
+            "INSERT INTO {} ({}) VALUES ({})",
+            self.name,
+            self.columns.join(", "),
+            marks.join(", ")
+        )
+    }
+}
+
+/// Reads a whole table; the columns come from the schema, so the copy follows migrations.
+async fn load(pool: &SqlitePool, name: &'static str, skip: &[&str]) -> Table {
+    use sqlx::{TypeInfo, ValueRef};
+    let columns: Vec<String> = sqlx::query(&format!("PRAGMA table_info({name})"))
+        .fetch_all(pool)
+        .await
+        .expect("table_info")
+        .iter()
+        .map(|r| r.get::<String, _>("name"))
+        .filter(|c| !skip.contains(&c.as_str()))
+        .collect();
+    let order = if name == "events" { "seq" } else { "rowid" };
+    let sql = format!("SELECT {} FROM {name} ORDER BY {order}", columns.join(", "));
+    let rows = sqlx::query(&sql)
         .fetch_all(pool)
         .await
         .expect("load rows")
         .iter()
         .map(|row| {
-            columns
-                .iter()
-                .enumerate()
-                .map(|(i, (_, kind))| match kind {
-                    Kind::Int => Val::Int(row.get(i)),
-                    Kind::Text => Val::Text(row.get(i)),
+            (0..columns.len())
+                .map(|i| {
+                    let raw = row.try_get_raw(i).expect("column");
+                    if raw.is_null() {
+                        return Val::Null;
+                    }
+                    match raw.type_info().name() {
+                        "INTEGER" => Val::Int(row.try_get_unchecked(i).expect("int")),
+                        "REAL" => Val::Real(row.try_get_unchecked(i).expect("real")),
+                        "BLOB" => Val::Blob(row.try_get_unchecked(i).expect("blob")),
+                        _ => Val::Text(row.try_get_unchecked(i).expect("text")),
+                    }
                 })
                 .collect()
         })
-        .collect()
+        .collect();
+    Table {
+        name,
+        columns,
+        rows,
+    }
 }
 
 fn int(v: &Val) -> i64 {
     match v {
-        Val::Int(Some(i)) => *i,
+        Val::Int(i) => *i,
         other => panic!("not an integer: {other:?}"),
     }
 }
 
-fn insert_sql(table: (&str, &[(&str, Kind)])) -> String {
-    let (name, columns) = table;
-    let names: Vec<&str> = columns.iter().map(|c| c.0).collect();
-    let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
-    format!(
-        "INSERT INTO {name} ({}) VALUES ({})",
-        names.join(", "),
-        marks.join(", ")
-    )
+fn txt(v: &Val) -> Option<&str> {
+    match v {
+        Val::Text(s) => Some(s),
+        _ => None,
+    }
 }
 
 async fn insert(conn: &mut sqlx::SqliteConnection, sql: &str, row: &[Val]) {
     let mut q = sqlx::query(sql);
     for v in row {
         q = match v {
+            Val::Null => q.bind(None::<i64>),
             Val::Int(i) => q.bind(*i),
+            Val::Real(f) => q.bind(*f),
             Val::Text(t) => q.bind(t.clone()),
+            Val::Blob(b) => q.bind(b.clone()),
         };
     }
     q.execute(conn).await.expect(sql);
@@ -720,77 +685,111 @@ struct Raw {
 }
 
 /// One report's rows.
+#[derive(Default)]
 struct ReportRows {
     report: Vec<Val>,
-    raw: Option<Vec<Val>>,
-    reporter: Option<Vec<Val>>,
-    link: Vec<Val>,
+    per_report: Vec<(usize, Vec<Val>)>,
     opened: Option<Vec<Val>>,
-    events: Vec<Vec<Val>>,
-    stored_at: String,
+    joins: Option<i64>,
+    subject: Option<Vec<Val>>,
 }
+
+/// Tables with one or more rows per report, keyed by `report_id`, in the writer's order.
+const PER_REPORT: &[&str] = &[
+    "report_raw",
+    "attachments",
+    "reporters",
+    "case_reports",
+    "events",
+];
 
 async fn raw_ceiling(source: &Path, target: &PathBuf, measured_after: i64) -> Raw {
     let src = open_db(source).await;
-    let reports = load(&src, REPORTS).await;
-    let mut raw: HashMap<i64, Vec<Val>> = load(&src, RAW)
-        .await
-        .into_iter()
-        .map(|r| (int(&r[0]), r))
-        .collect();
-    let mut reporters: HashMap<i64, Vec<Val>> = load(&src, REPORTERS)
-        .await
-        .into_iter()
-        .map(|r| (int(&r[0]), r))
-        .collect();
-    let mut links: HashMap<i64, Vec<Val>> = load(&src, LINKS)
-        .await
-        .into_iter()
-        .map(|r| (int(&r[0]), r))
-        .collect();
-    let mut cases: HashMap<i64, Vec<Val>> = load(&src, CASES)
-        .await
-        .into_iter()
-        .map(|r| (int(&r[0]), r))
-        .collect();
-    let mut events: HashMap<i64, Vec<Vec<Val>>> = HashMap::new();
-    for e in load(&src, EVENTS).await {
-        events.entry(int(&e[0])).or_default().push(e);
+    let reports = load(&src, "reports", &[]).await;
+    let cases = load(&src, "cases", &[]).await;
+    let subjects = load(&src, "subjects", &[]).await;
+    let outbox = load(&src, "outbox", &["id"]).await;
+    let mut per_report = Vec::new();
+    for name in PER_REPORT {
+        per_report.push(load(&src, name, &["seq", "id"]).await);
     }
     src.close().await;
 
-    // Group the reports into the transactions the writer committed (one `stored_at` each).
-    let mut batches: Vec<Vec<ReportRows>> = Vec::new();
-    let mut batch_measured: Vec<bool> = Vec::new();
-    let mut last_stored_at = String::new();
-    for report in reports {
-        let id = int(&report[0]);
-        let stored_at = match &report[13] {
-            Val::Text(Some(s)) => s.clone(),
-            _ => panic!("stored_at"),
-        };
-        let link = links.remove(&id).expect("every report has a link");
-        let opened = match &link[2] {
-            Val::Text(Some(l)) if l == "opened" => {
-                Some(cases.remove(&int(&link[1])).expect("opened case"))
-            }
-            _ => None,
-        };
-        let rows = ReportRows {
-            raw: raw.remove(&id),
-            reporter: reporters.remove(&id),
-            opened,
-            events: events.remove(&id).unwrap_or_default(),
-            link,
-            report,
-            stored_at: stored_at.clone(),
-        };
-        if batches.is_empty() || stored_at != last_stored_at {
-            batches.push(Vec::new());
-            batch_measured.push(id > measured_after);
-            last_stored_at = stored_at;
+    let links = &per_report[PER_REPORT
+        .iter()
+        .position(|t| *t == "case_reports")
+        .unwrap()];
+    let (link_report, link_case, link_kind) = (
+        links.col("report_id"),
+        links.col("case_id"),
+        links.col("link"),
+    );
+    let mut opened_case: HashMap<i64, i64> = HashMap::new(); // report → case it opened
+    let mut joined_case: HashMap<i64, i64> = HashMap::new();
+    for l in &links.rows {
+        if txt(&l[link_kind]) == Some("opened") {
+            opened_case.insert(int(&l[link_report]), int(&l[link_case]));
+        } else {
+            joined_case.insert(int(&l[link_report]), int(&l[link_case]));
         }
-        batches.last_mut().expect("pushed").push(rows);
+    }
+    let case_id_col = cases.col("id");
+    let mut case_rows: HashMap<i64, Vec<Val>> = cases
+        .rows
+        .iter()
+        .map(|r| (int(&r[case_id_col]), r.clone()))
+        .collect();
+    let subject_col = subjects.col("subject_key");
+    let subject_rows: HashMap<String, Vec<Val>> = subjects
+        .rows
+        .iter()
+        .map(|r| (txt(&r[subject_col]).unwrap_or("").to_string(), r.clone()))
+        .collect();
+    let mut rows_of: HashMap<i64, Vec<(usize, Vec<Val>)>> = HashMap::new();
+    for (t, table) in per_report.iter().enumerate() {
+        let c = table.col("report_id");
+        for r in &table.rows {
+            rows_of.entry(int(&r[c])).or_default().push((t, r.clone()));
+        }
+    }
+    let outbox_at = outbox.col("created_at");
+    let mut outbox_of: HashMap<String, Vec<Vec<Val>>> = HashMap::new();
+    for r in &outbox.rows {
+        outbox_of
+            .entry(txt(&r[outbox_at]).unwrap_or("").to_string())
+            .or_default()
+            .push(r.clone());
+    }
+
+    // Group the reports into the transactions the writer committed (one `stored_at` each).
+    let (id_col, stored_col, report_subject_col) = (
+        reports.col("id"),
+        reports.col("stored_at"),
+        reports.columns.iter().position(|c| c == "subject_key"),
+    );
+    let mut batches: Vec<(String, Vec<ReportRows>)> = Vec::new();
+    let mut batch_measured: Vec<bool> = Vec::new();
+    for report in &reports.rows {
+        let id = int(&report[id_col]);
+        let stored_at = txt(&report[stored_col]).expect("stored_at").to_string();
+        let mut per = rows_of.remove(&id).unwrap_or_default();
+        per.sort_by_key(|(t, _)| *t);
+        let rows = ReportRows {
+            report: report.clone(),
+            per_report: per,
+            opened: opened_case
+                .get(&id)
+                .map(|c| case_rows.remove(c).expect("opened case")),
+            joins: joined_case.get(&id).copied(),
+            subject: report_subject_col
+                .and_then(|c| txt(&report[c]))
+                .and_then(|k| subject_rows.get(k).cloned()),
+        };
+        if batches.last().is_none_or(|(at, _)| *at != stored_at) {
+            batches.push((stored_at, Vec::new()));
+            batch_measured.push(id > measured_after);
+        }
+        batches.last_mut().expect("pushed").1.push(rows);
     }
 
     let _ = std::fs::remove_file(target);
@@ -803,13 +802,15 @@ async fn raw_ceiling(source: &Path, target: &PathBuf, measured_after: i64) -> Ra
         .await
         .expect("migrate");
     let mut conn = pool.acquire().await.expect("connection");
-    let report_sql = insert_sql(REPORTS);
-    let raw_sql = insert_sql(RAW);
-    let reporter_sql = insert_sql(REPORTERS);
-    let link_sql = insert_sql(LINKS);
-    let case_sql = insert_sql(CASES);
-    let event_sql = "INSERT INTO events (report_id, at, actor, kind, case_id, data) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+    let report_sql = reports.insert_sql();
+    let case_sql = cases.insert_sql();
+    let outbox_sql = outbox.insert_sql();
+    let per_sql: Vec<String> = per_report.iter().map(Table::insert_sql).collect();
+    let subject_sql = format!(
+        "{} ON CONFLICT (subject_key) DO UPDATE SET last_seen = excluded.last_seen, \
+         report_count = subjects.report_count + excluded.report_count",
+        subjects.insert_sql()
+    );
 
     let mut result = Raw {
         reports: 0,
@@ -818,7 +819,7 @@ async fn raw_ceiling(source: &Path, target: &PathBuf, measured_after: i64) -> Ra
         cpu: 0.0,
         measured_batches: Vec::new(),
     };
-    for (batch, measured) in batches.iter().zip(batch_measured) {
+    for ((stored_at, batch), measured) in batches.iter().zip(batch_measured) {
         let (cpu_before, _) = proc_cpu("self");
         let started = Instant::now();
         let mut rows = 0;
@@ -842,14 +843,15 @@ async fn raw_ceiling(source: &Path, target: &PathBuf, measured_after: i64) -> Ra
                 .await
                 .expect("counter");
         }
-        for r in batch.iter().filter(|r| r.opened.is_some()) {
-            insert(&mut conn, &case_sql, r.opened.as_ref().expect("filtered")).await;
-            rows += 1;
+        for r in batch {
+            if let Some(case) = &r.opened {
+                insert(&mut conn, &case_sql, case).await;
+                rows += 1;
+            }
         }
         for r in batch {
-            if r.opened.is_none() {
+            if let Some(case_id) = r.joins {
                 // Joining an existing case: read it, then update its counts (as the writer does).
-                let case_id = int(&r.link[1]);
                 let row = sqlx::query("SELECT case_no, categories FROM cases WHERE id = ?1")
                     .bind(case_id)
                     .fetch_optional(&mut *conn)
@@ -864,7 +866,7 @@ async fn raw_ceiling(source: &Path, target: &PathBuf, measured_after: i64) -> Ra
                 )
                 .bind(1_i64)
                 .bind(categories)
-                .bind(&r.stored_at)
+                .bind(stored_at)
                 .bind(case_id)
                 .execute(&mut *conn)
                 .await
@@ -872,20 +874,20 @@ async fn raw_ceiling(source: &Path, target: &PathBuf, measured_after: i64) -> Ra
             }
             insert(&mut conn, &report_sql, &r.report).await;
             rows += 1;
-            if let Some(raw) = &r.raw {
-                insert(&mut conn, &raw_sql, raw).await;
+            for (t, row) in &r.per_report {
+                insert(&mut conn, &per_sql[*t], row).await;
                 rows += 1;
             }
-            if let Some(reporter) = &r.reporter {
-                insert(&mut conn, &reporter_sql, reporter).await;
+            if let Some(subject) = &r.subject {
+                let mut subject = subject.clone();
+                subject[subjects.col("report_count")] = Val::Int(1);
+                insert(&mut conn, &subject_sql, &subject).await;
                 rows += 1;
             }
-            insert(&mut conn, &link_sql, &r.link).await;
+        }
+        for row in outbox_of.get(stored_at).into_iter().flatten() {
+            insert(&mut conn, &outbox_sql, row).await;
             rows += 1;
-            for e in &r.events {
-                insert(&mut conn, event_sql, e).await;
-                rows += 1;
-            }
         }
         sqlx::query("COMMIT")
             .execute(&mut *conn)
@@ -900,21 +902,27 @@ async fn raw_ceiling(source: &Path, target: &PathBuf, measured_after: i64) -> Ra
         }
     }
     drop(conn);
-    let stored = count(&pool, "SELECT COUNT(*) FROM reports").await as usize;
-    let total: usize = batches.iter().map(Vec::len).sum();
-    assert_eq!(stored, total, "the raw loop stored every report");
     let mut per_table = BTreeMap::new();
-    for t in [
-        "reports",
-        "report_raw",
-        "reporters",
-        "cases",
-        "case_reports",
-        "events",
-    ] {
-        per_table.insert(t, count(&pool, &format!("SELECT COUNT(*) FROM {t}")).await);
+    for t in ["reports", "cases", "subjects", "outbox"]
+        .iter()
+        .chain(PER_REPORT)
+    {
+        per_table.insert(
+            *t,
+            count_rows(&pool, &format!("SELECT COUNT(*) FROM {t}")).await,
+        );
     }
     println!("  raw database rows: {per_table:?}");
+    let total: usize = batches.iter().map(|b| b.1.len()).sum();
+    assert_eq!(
+        per_table["reports"] as usize, total,
+        "the raw loop stored every report"
+    );
+    assert_eq!(
+        per_table["reports"] as usize,
+        reports.rows.len(),
+        "as many reports as the HTTP run"
+    );
     pool.close().await;
     result
 }

@@ -26,8 +26,6 @@ pub struct Metrics {
 /// Why a submission was not accepted.
 #[derive(Debug)]
 pub enum AcceptError {
-    /// The envelope is invalid: the sender must correct it.
-    Invalid(EnvelopeError),
     /// It could not be stored: the sender may retry.
     NotStored(anyhow::Error),
 }
@@ -93,21 +91,8 @@ impl App {
             raw_payload,
             raw_bytes: None,
             attachments: Vec::new(),
+            logged_by: None,
         })
-    }
-
-    /// Parses, analyses and stores one submission. Returns only after the commit.
-    pub async fn accept(
-        &self,
-        wire: EnvelopeWire,
-        category_hints: Vec<Category>,
-        raw_content_type: &str,
-        raw_payload: String,
-    ) -> Result<Ack, AcceptError> {
-        let submission = self
-            .prepare(wire, &category_hints, raw_content_type, raw_payload)
-            .map_err(AcceptError::Invalid)?;
-        self.store_prepared(submission).await
     }
 
     /// Stores a prepared submission and counts the outcome.

@@ -53,6 +53,8 @@ pub struct Submission {
     pub raw_bytes: Option<Vec<u8>>,
     /// Attachments, stored in the report's transaction (mail).
     pub attachments: Vec<crate::store::Attachment>,
+    /// The user who logged it (an operator, a platform's token), if any.
+    pub logged_by: Option<i64>,
 }
 
 struct Queued {
@@ -370,6 +372,7 @@ async fn write_batch(
         slots.push(Slot::Stored(items.len()));
         items.push(BatchItem {
             report_id,
+            logged_by: s.logged_by,
             envelope: s.envelope.clone(),
             raw_content_type: s.raw_content_type.clone(),
             raw_payload: s.raw_payload.clone(),

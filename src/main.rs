@@ -12,6 +12,7 @@ mod ingest;
 mod mail;
 mod outbox;
 mod pipeline;
+mod scope;
 mod store;
 mod web;
 

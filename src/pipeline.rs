@@ -69,11 +69,6 @@ impl Pipeline {
         }
     }
 
-    /// The triage engine (for previews and names).
-    pub fn triage(&self) -> &Triage {
-        &self.triage
-    }
-
     /// Runs extract → locate → route. `category_hints` are categories a person already chose
     /// (an operator's call log); they are added to what the rules find.
     pub fn analyze(&self, envelope: &Envelope, category_hints: &[Category]) -> Analysis {

@@ -35,7 +35,9 @@ enum Prepared {
 
 /// Imports the files; returns the exit code.
 pub async fn run(config: Config, files: &[PathBuf]) -> anyhow::Result<u8> {
+    let started = std::time::Instant::now();
     let app = App::open(config).await?;
+    let opened = started.elapsed();
     let mut summary = Summary::default();
     for file in files {
         if crate::mail::maildir::is_mail_path(file) {
@@ -51,7 +53,15 @@ pub async fn run(config: Config, files: &[PathBuf]) -> anyhow::Result<u8> {
         }
         import_file(&app, file, &mut summary).await?;
     }
+    let stored = started.elapsed();
     let indexed = app.indexer.catch_up().await?;
+    let done = started.elapsed();
+    tracing::debug!(
+        open_ms = opened.as_millis() as u64,
+        store_ms = (stored - opened).as_millis() as u64,
+        index_ms = (done - stored).as_millis() as u64,
+        "import timing"
+    );
     println!(
         "imported: {} new, {} re-sent, {} same message, {} rejected{}",
         summary.new,

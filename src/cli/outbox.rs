@@ -14,6 +14,12 @@ pub enum OutboxCommand {
         /// Deliver what is due now and exit (exit code 4 when some mail is still pending or failed).
         #[arg(long)]
         once: bool,
+        /// Make pending mail due now instead of waiting out its backoff.
+        #[arg(long)]
+        now: bool,
+        /// Also retry mail that was given up (failed).
+        #[arg(long)]
+        retry_failed: bool,
     },
     /// List mail not yet delivered (pending, sending, failed), without recipients or contents.
     List {
@@ -34,11 +40,19 @@ pub async fn run(config: Config, command: OutboxCommand) -> anyhow::Result<u8> {
     std::fs::create_dir_all(&config.data_dir)?;
     let store = Arc::new(Store::connect(&config.database_url(), &config.case_prefix).await?);
     match command {
-        OutboxCommand::Send { once } => {
+        OutboxCommand::Send {
+            once,
+            now,
+            retry_failed,
+        } => {
             let Some(smtp) = config.smtp.clone() else {
                 anyhow::bail!("no [smtp] section in the configuration: nothing can be sent");
             };
             let sender = Sender::new(store.clone(), smtp)?;
+            if now || retry_failed {
+                let n = queue::make_due(&store, retry_failed).await?;
+                eprintln!("{n} mail(s) made due now");
+            }
             if once {
                 let round = sender.send_due().await?;
                 let (pending, failed, _) = queue::counts(&store).await?;

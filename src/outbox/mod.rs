@@ -454,14 +454,15 @@ pub fn redact_text(text: &str, reporter: &intake::Reporter) -> String {
     static DIGITS_RUN: Lazy<Regex> =
         Lazy::new(|| Regex::new(r"\d[\d\s\-]{5,}\d").expect("valid regex"));
     const MASK: &str = "［已隐去］";
-    // Width folding first, so that full-width digits and letters are caught.
-    let mut out = intake::fold_width_and_space(text);
+    // Full-width digits and letters folded first, so that they are caught too; Chinese
+    // punctuation stays as written.
+    let mut out = fold_alphanumerics(text);
     let mut literal: Vec<String> = Vec::new();
     for v in [&reporter.name, &reporter.email, &reporter.id_number]
         .into_iter()
         .flatten()
     {
-        let v = intake::fold_width_and_space(v);
+        let v = fold_alphanumerics(v.trim());
         if v.chars().count() >= 2 {
             literal.push(v);
         }
@@ -490,6 +491,20 @@ pub fn redact_text(text: &str, reporter: &intake::Reporter) -> String {
         }
     }
     out
+}
+
+/// Full-width ASCII letters, digits and the characters of addresses (＠．－＋＿) as ASCII; the
+/// ideographic space as a space. Everything else unchanged.
+fn fold_alphanumerics(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\u{3000}' => ' ',
+            '０'..='９' | 'Ａ'..='Ｚ' | 'ａ'..='ｚ' | '＠' | '．' | '－' | '＋' | '＿' => {
+                char::from_u32(c as u32 - 0xFEE0).unwrap_or(c)
+            }
+            _ => c,
+        })
+        .collect()
 }
 
 fn replace_ignore_ascii_case(haystack: &str, needle: &str, with: &str) -> String {
@@ -558,7 +573,10 @@ mod tests {
                 "{bad} in {out}"
             );
         }
-        assert!(out.contains("恒安培训学校卖证"), "{out}");
+        assert!(
+            out.contains("恒安培训学校卖证，联系人"),
+            "Chinese punctuation stays: {out}"
+        );
         assert!(
             out.contains("0412-5551234"),
             "a landline of the subject stays: {out}"

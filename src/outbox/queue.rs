@@ -172,6 +172,22 @@ pub async fn mark_failed(
     Ok(())
 }
 
+/// Makes every pending row due now (an operator's "retry now" after fixing the SMTP server);
+/// with `failed`, rows given up are pending again too. Returns how many rows changed.
+pub async fn make_due(store: &Store, failed: bool) -> anyhow::Result<u64> {
+    let which = if failed { "" } else { "AND failed_at IS NULL" };
+    let sql = format!(
+        "UPDATE outbox SET next_attempt_at = $1, failed_at = NULL \
+         WHERE done_at IS NULL {which} AND kind IN ({})",
+        kinds_sql()
+    );
+    let done = sqlx::query(&sql)
+        .bind(time_text(chrono::Utc::now()))
+        .execute(store.pool())
+        .await?;
+    Ok(done.rows_affected())
+}
+
 /// A row as listed (no payload: a receipt's payload holds the reporter's address).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Listed {

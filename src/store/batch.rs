@@ -58,6 +58,8 @@ pub enum CaseLink {
 pub struct BatchItem {
     /// Allocated id.
     pub report_id: i64,
+    /// The user who logged it, if any.
+    pub logged_by: Option<i64>,
     /// The parsed envelope.
     pub envelope: Envelope,
     /// Content type of the raw payload.
@@ -123,6 +125,7 @@ pub struct StoredReport {
 
 enum Value {
     Int(i64),
+    OptInt(Option<i64>),
     Text(Option<String>),
     Bytes(Option<Vec<u8>>),
 }
@@ -134,6 +137,7 @@ fn bind_all<'q>(
     for v in values {
         query = match v {
             Value::Int(i) => query.bind(i),
+            Value::OptInt(i) => query.bind(i),
             Value::Text(t) => query.bind(t),
             Value::Bytes(b) => query.bind(b),
         };
@@ -180,8 +184,41 @@ const CASE_COLUMNS: &[&str] = &[
     "updated_at",
 ];
 
-/// Most bound values in one statement (SQLite allows 32,766; PostgreSQL 65,535).
-const MAX_BINDS: usize = 30_000;
+/// Most bound values in one statement. Kept small on purpose: SQLite looks a `$N` parameter up
+/// by a linear scan, both when preparing and when sqlx binds, so one statement with `n`
+/// parameters costs O(n²) (with 30,000 parameters that was half of an import's CPU time).
+fn max_binds() -> usize {
+    static MAX: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *MAX.get_or_init(|| {
+        std::env::var("TIPLINE_MAX_BINDS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(256)
+    })
+}
+
+/// How many rows each statement takes: the largest powers of two that fit the bound-value limit,
+/// so that a table has at most a handful of distinct statements, all reused from sqlx's
+/// per-connection statement cache instead of prepared anew for every batch size.
+pub(super) fn statement_sizes(rows: usize, columns: usize) -> Vec<usize> {
+    let cap = (max_binds() / columns.max(1)).max(1);
+    let largest = if cap.is_power_of_two() {
+        cap
+    } else {
+        cap.next_power_of_two() / 2
+    };
+    let mut sizes = Vec::new();
+    let mut left = rows;
+    let mut size = largest;
+    while left > 0 {
+        while size > left {
+            size /= 2;
+        }
+        sizes.push(size);
+        left -= size;
+    }
+    sizes
+}
 
 async fn insert_rows(
     tx: &mut sqlx::Transaction<'_, Any>,
@@ -189,10 +226,10 @@ async fn insert_rows(
     columns: &[&str],
     rows: Vec<Vec<Value>>,
 ) -> anyhow::Result<()> {
-    let per_statement = (MAX_BINDS / columns.len()).max(1);
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<Vec<Value>> = rows.by_ref().take(per_statement).collect();
+    let sizes = statement_sizes(rows.len(), columns.len());
+    let mut rows = rows.into_iter();
+    for size in sizes {
+        let chunk: Vec<Vec<Value>> = rows.by_ref().take(size).collect();
         let sql = insert_sql(table, columns, chunk.len());
         let query = bind_all(sqlx::query(&sql), chunk.into_iter().flatten().collect());
         query
@@ -326,6 +363,7 @@ impl Store {
                 text(&item.fingerprint),
                 Value::Text(item.subject.as_ref().map(|s| s.key.clone())),
                 Value::Int(case_id),
+                Value::OptInt(item.logged_by),
                 text(&now),
             ]);
             raw_rows.push(vec![
@@ -401,6 +439,7 @@ impl Store {
                 "fingerprint",
                 "subject_key",
                 "case_id",
+                "logged_by",
                 "stored_at",
             ],
             report_rows,
@@ -503,7 +542,10 @@ impl Store {
                 ]
             })
             .collect();
-        for chunk in rows.chunks(MAX_BINDS / columns.len()) {
+        let mut start = 0;
+        for size in statement_sizes(rows.len(), columns.len()) {
+            let chunk = &rows[start..start + size];
+            start += size;
             let mut sql = insert_sql("subjects", &columns, chunk.len());
             sql.push_str(
                 " ON CONFLICT (subject_key) DO UPDATE SET last_seen = excluded.last_seen, \
@@ -514,6 +556,7 @@ impl Store {
                 .flat_map(|row| {
                     row.iter().map(|v| match v {
                         Value::Int(i) => Value::Int(*i),
+                        Value::OptInt(i) => Value::OptInt(*i),
                         Value::Text(t) => Value::Text(t.clone()),
                         Value::Bytes(b) => Value::Bytes(b.clone()),
                     })

@@ -12,7 +12,7 @@ mod users;
 
 pub use batch::{Attachment, BatchItem, CaseLink, NewCase, SubjectRef};
 pub use cases::CaseEditError;
-pub use read::{CaseRow, EventRow, ExportRow, HistoryRow, ReportRow};
+pub use read::{CaseRow, ExportRow, ReportRow};
 pub use users::{Role, User};
 
 use anyhow::Context;

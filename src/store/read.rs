@@ -31,10 +31,13 @@ pub struct ReportRow {
     pub decisions: serde_json::Value,
     /// The case.
     pub case_id: i64,
+    /// The user who logged it, if any.
+    #[serde(skip)]
+    pub logged_by: Option<i64>,
 }
 
 const REPORT_COLUMNS: &str =
-    "id, channel, external_id, received_at, title, text, address, deadline, subject_json, decisions, case_id";
+    "id, channel, external_id, received_at, title, text, address, deadline, subject_json, decisions, case_id, logged_by";
 
 fn report_from_row(row: &AnyRow) -> anyhow::Result<ReportRow> {
     Ok(ReportRow {
@@ -49,6 +52,7 @@ fn report_from_row(row: &AnyRow) -> anyhow::Result<ReportRow> {
         subject: opt_text(row, "subject_json").and_then(|s| serde_json::from_str(&s).ok()),
         decisions: serde_json::from_str(&row.try_get::<String, _>("decisions")?)?,
         case_id: row.try_get("case_id")?,
+        logged_by: row.try_get::<Option<i64>, _>("logged_by").ok().flatten(),
     })
 }
 
@@ -167,8 +171,6 @@ pub struct ExportRow {
 pub struct HistoryRow {
     /// The report.
     pub report: ReportRow,
-    /// The case state.
-    pub case_state: String,
     /// The reporter's phone.
     pub phone: Option<String>,
     /// The reporter's e-mail.
@@ -176,26 +178,6 @@ pub struct HistoryRow {
 }
 
 impl Store {
-    /// The report stored under a channel's idempotency key.
-    pub async fn find_by_key(
-        &self,
-        channel: &str,
-        external_id: &str,
-    ) -> anyhow::Result<Option<(i64, i64, String)>> {
-        let row = sqlx::query(
-            "SELECT r.id, r.case_id, c.case_no FROM reports r JOIN cases c ON c.id = r.case_id \
-             WHERE r.channel = $1 AND r.external_id = $2",
-        )
-        .bind(channel.to_string())
-        .bind(external_id.to_string())
-        .fetch_optional(self.pool())
-        .await?;
-        Ok(match row {
-            Some(r) => Some((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)),
-            None => None,
-        })
-    }
-
     /// The reports stored under any of these idempotency keys: key → (report, case, case number).
     pub async fn find_by_keys(
         &self,
@@ -391,7 +373,6 @@ impl Store {
             .map(|row| {
                 Ok(HistoryRow {
                     report: report_from_row(row)?,
-                    case_state: row.try_get("state")?,
                     phone: opt_text(row, "phone"),
                     email: opt_text(row, "email"),
                 })

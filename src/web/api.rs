@@ -4,6 +4,8 @@ use super::{json_with, read_body, ApiError, AuthUser};
 use crate::app::{AcceptError, App};
 use crate::channels::{CallLog, WorkOrder};
 use crate::ingest::{Ack, Outcome};
+use crate::scope::Scope;
+use crate::store::CaseRow;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use intake::{Category, EnvelopeError, EnvelopeWire};
@@ -68,16 +70,35 @@ fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError
 
 async fn accept(
     app: &App,
+    user: &AuthUser,
     wire: EnvelopeWire,
     hints: Vec<Category>,
     raw: &[u8],
 ) -> Result<HttpResponse, ApiError> {
     let raw = String::from_utf8_lossy(raw).into_owned();
-    match app.accept(wire, hints, "application/json", raw).await {
+    let mut submission = app
+        .prepare(wire, &hints, "application/json", raw)
+        .map_err(|e| ApiError::bad_envelope(&e))?;
+    submission.logged_by = Some(user.0.id);
+    match app.store_prepared(submission).await {
         Ok(ack) => Ok(ack_response(&ack)),
-        Err(AcceptError::Invalid(e)) => Err(ApiError::bad_envelope(&e)),
         Err(AcceptError::NotStored(e)) => Err(ApiError::not_stored(&e)),
     }
+}
+
+/// The reach of the requesting user.
+fn scope_of(app: &App, user: &AuthUser) -> Scope {
+    Scope::of(&user.0, app.config.triage.home.as_deref())
+}
+
+/// A case the user may see, or 404 (never 403: existence must not leak).
+async fn visible_case(app: &App, scope: &Scope, id: i64) -> Result<CaseRow, ApiError> {
+    app.store
+        .case(id)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .filter(|c| scope.sees_case(c))
+        .ok_or_else(|| ApiError::not_found("案件"))
 }
 
 fn ack_response(ack: &Ack) -> HttpResponse {
@@ -91,17 +112,17 @@ fn ack_response(ack: &Ack) -> HttpResponse {
 
 async fn post_report(
     app: web::Data<App>,
-    _user: AuthUser,
+    user: AuthUser,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let body = read_body(payload, app.config.max_body_bytes).await?;
     let wire: EnvelopeWire = parse_json(&body)?;
-    accept(&app, wire, Vec::new(), &body).await
+    accept(&app, &user, wire, Vec::new(), &body).await
 }
 
 async fn post_order(
     app: web::Data<App>,
-    _user: AuthUser,
+    user: AuthUser,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let body = read_body(payload, app.config.max_body_bytes).await?;
@@ -113,12 +134,12 @@ async fn post_order(
     {
         return Err(ApiError::bad_envelope(&EnvelopeError::Missing("order_no")));
     }
-    accept(&app, order.into(), Vec::new(), &body).await
+    accept(&app, &user, order.into(), Vec::new(), &body).await
 }
 
 async fn post_call(
     app: web::Data<App>,
-    _user: AuthUser,
+    user: AuthUser,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let body = read_body(payload, app.config.max_body_bytes).await?;
@@ -129,7 +150,7 @@ async fn post_call(
     let (wire, hints) = call
         .into_envelope()
         .map_err(|e| ApiError::bad_envelope(&e))?;
-    accept(&app, wire, hints, &body).await
+    accept(&app, &user, wire, hints, &body).await
 }
 
 fn parse_id(raw: &str, what: &str) -> Result<i64, ApiError> {
@@ -138,10 +159,11 @@ fn parse_id(raw: &str, what: &str) -> Result<i64, ApiError> {
 
 async fn get_report(
     app: web::Data<App>,
-    _user: AuthUser,
+    user: AuthUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "举报")?;
+    let scope = scope_of(&app, &user);
     let report = app
         .store
         .report(id)
@@ -153,6 +175,10 @@ async fn get_report(
         .case(report.case_id)
         .await
         .map_err(|e| ApiError::internal(&e))?;
+    let logged_it = report.logged_by == Some(user.0.id);
+    if !logged_it && !case.as_ref().is_some_and(|c| scope.sees_case(c)) {
+        return Err(ApiError::not_found("举报"));
+    }
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "report": report,
         "case": case.map(|c| serde_json::json!({"id": c.id, "case_no": c.case_no, "state": c.state})),
@@ -161,16 +187,11 @@ async fn get_report(
 
 async fn get_case(
     app: web::Data<App>,
-    _user: AuthUser,
+    user: AuthUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "案件")?;
-    let case = app
-        .store
-        .case(id)
-        .await
-        .map_err(|e| ApiError::internal(&e))?
-        .ok_or_else(|| ApiError::not_found("案件"))?;
+    let case = visible_case(&app, &scope_of(&app, &user), id).await?;
     let reports = app
         .store
         .case_reports(id)
@@ -206,7 +227,7 @@ fn bad_query(message: &str) -> ApiError {
 
 async fn search(
     app: web::Data<App>,
-    _user: AuthUser,
+    user: AuthUser,
     req: actix_web::HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let params = web::Query::<SearchParams>::from_query(req.query_string())
@@ -218,6 +239,11 @@ async fn search(
         params.limit.unwrap_or(20),
     )
     .map_err(|e| bad_query(&e))?;
+    let Some(query) = scoped(&scope_of(&app, &user), query) else {
+        return Ok(
+            HttpResponse::Ok().json(serde_json::json!({"total": 0, "hits": [], "facets": {}}))
+        );
+    };
     let index = app.indexer.index().clone();
     let results = web::block(move || index.search(&query))
         .await
@@ -243,6 +269,12 @@ async fn search(
         "hits": results.hits.iter().map(crate::cli::search::hit_json).collect::<Vec<_>>(),
         "facets": facets,
     })))
+}
+
+/// The query narrowed to the user's subtree; `None` when it asks only outside it.
+fn scoped(scope: &Scope, mut query: search::Query) -> Option<search::Query> {
+    query.place = scope.place_filter(query.place.as_deref())?;
+    Some(query)
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -299,6 +331,9 @@ async fn merge_case(
     let id = parse_id(&id, "案件")?;
     let body: MergeBody = parse_json(&read_body(payload, app.config.max_body_bytes).await?)?;
     require_reason(&body.reason)?;
+    let scope = scope_of(&app, &user);
+    visible_case(&app, &scope, id).await?;
+    visible_case(&app, &scope, body.into).await?;
     let moved = app
         .store
         .merge_cases(id, body.into, &user.0.name, &body.reason)
@@ -325,6 +360,7 @@ async fn split_case(
     let id = parse_id(&id, "案件")?;
     let body: SplitBody = parse_json(&read_body(payload, app.config.max_body_bytes).await?)?;
     require_reason(&body.reason)?;
+    visible_case(&app, &scope_of(&app, &user), id).await?;
     let (new_case, case_no) = app
         .store
         .split_reports(id, &body.report_ids, &user.0.name, &body.reason)
@@ -345,18 +381,41 @@ async fn split_case(
 /// A subject's history: its record, its cases and reports, newest first.
 async fn get_subject(
     app: web::Data<App>,
-    _user: AuthUser,
+    user: AuthUser,
     key: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let key = intake::dedup::subject_key(&intake::normalize_text(&key));
-    let history = app
+    let scope = scope_of(&app, &user);
+    let mut history = app
         .store
         .subject_history(&key)
         .await
-        .map_err(|e| ApiError::internal(&e))?;
-    history
-        .map(|h| HttpResponse::Ok().json(h))
-        .ok_or_else(|| ApiError::not_found("举报对象"))
+        .map_err(|e| ApiError::internal(&e))?
+        .ok_or_else(|| ApiError::not_found("举报对象"))?;
+    // Only the cases (and their reports) the user may see.
+    let mut visible = std::collections::BTreeSet::new();
+    for case in history["cases"].as_array().cloned().unwrap_or_default() {
+        let Some(id) = case["case_id"].as_i64() else {
+            continue;
+        };
+        if visible_case(&app, &scope, id).await.is_ok() {
+            visible.insert(id);
+        }
+    }
+    if visible.is_empty() {
+        return Err(ApiError::not_found("举报对象"));
+    }
+    for list in ["cases", "reports"] {
+        if let Some(items) = history[list].as_array_mut() {
+            items.retain(|r| {
+                r["case_id"]
+                    .as_i64()
+                    .is_some_and(|id| visible.contains(&id))
+            });
+        }
+    }
+    history["report_count"] = serde_json::json!(history["reports"].as_array().map_or(0, Vec::len));
+    Ok(HttpResponse::Ok().json(history))
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -372,7 +431,7 @@ struct MonthlyParams {
 /// Reports per month (Beijing time), optionally per value of a field, over any search.
 async fn monthly_counts(
     app: web::Data<App>,
-    _user: AuthUser,
+    user: AuthUser,
     req: actix_web::HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let params = web::Query::<MonthlyParams>::from_query(req.query_string())
@@ -388,6 +447,11 @@ async fn monthly_counts(
     };
     let query = crate::cli::search::build_query(&params.q, &params.filters, 0, 0)
         .map_err(|e| bad_query(&e))?;
+    let Some(query) = scoped(&scope_of(&app, &user), query) else {
+        return Ok(
+            HttpResponse::Ok().json(serde_json::json!({"group": params.group, "counts": []}))
+        );
+    };
     let index = app.indexer.index().clone();
     let counts = web::block(move || index.counts_by_month(&query, group))
         .await
@@ -428,7 +492,7 @@ struct PreviewBody {
 /// likely duplicate — computed by the same stages as intake, with nothing stored.
 async fn preview(
     app: web::Data<App>,
-    _user: AuthUser,
+    user: AuthUser,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let body: PreviewBody = parse_json(&read_body(payload, app.config.max_body_bytes).await?)?;
@@ -467,7 +531,7 @@ async fn preview(
     .await
     .map_err(|e| ApiError::internal(&anyhow::anyhow!("preview task: {e}")))?;
     let duplicate = match decision.case_id() {
-        Some(case_id) => app.store.case(case_id).await.map_err(|e| ApiError::internal(&e))?.map(|c| {
+        Some(case_id) => visible_case(&app, &scope_of(&app, &user), case_id).await.ok().map(|c| {
             serde_json::json!({"case_id": c.id, "case_no": c.case_no, "subject_name": c.subject_name,
                 "state": c.state, "decision": decision})
         }),

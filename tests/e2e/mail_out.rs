@@ -144,12 +144,21 @@ fn wait_for_mail(dir: &Path, count: usize, what: &str) -> Vec<Mail> {
     }
 }
 
-fn header_line<'a>(raw: &'a str, name: &str) -> &'a str {
+/// A header's value, unfolded (the receiver stores lines ending in LF).
+fn header_line(raw: &str, name: &str) -> String {
+    let raw = raw.replace("\r\n", "\n");
+    let head = raw.split("\n\n").next().unwrap_or("").to_string();
     let prefix = format!("{}:", name.to_lowercase());
-    let head = raw.split("\r\n\r\n").next().unwrap_or(raw);
-    head.split("\r\n")
-        .find(|l| l.to_lowercase().starts_with(&prefix))
-        .unwrap_or("")
+    let mut value: Option<String> = None;
+    for line in head.split('\n') {
+        match &mut value {
+            Some(v) if line.starts_with([' ', '\t']) => v.push_str(line),
+            Some(_) => break,
+            None if line.to_lowercase().starts_with(&prefix) => value = Some(line.to_string()),
+            None => {}
+        }
+    }
+    value.unwrap_or_default()
 }
 
 fn post(client: &Client, url: &str, token: &str, body: &Value) -> Value {

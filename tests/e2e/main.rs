@@ -8,3 +8,4 @@ mod import_export;
 mod intake_http;
 mod mail_in;
 mod mail_out;
+mod scope;

@@ -290,6 +290,31 @@ impl Gazetteer {
             .filter(|(p, c)| c.len() == 1 && divisions[*p as usize].level == Level::Prefecture)
             .map(|(p, c)| (p, c[0]))
             .collect();
+        // A short name shared by a prefecture and its own same-named county (衡阳: 衡阳市 and
+        // 衡阳县; 长沙, 南昌, 邵阳 …) reads as the prefecture: people say 衡阳 for the city and write
+        // 衡阳县 for the county.
+        for rs in readings.iter_mut() {
+            if rs.len() < 2 {
+                continue;
+            }
+            let is_pref_short = |r: &Reading| {
+                r.form == NameForm::Short && divisions[r.div as usize].level == Level::Prefecture
+            };
+            if !rs.iter().any(is_pref_short) {
+                continue;
+            }
+            let prefs: Vec<u32> = rs
+                .iter()
+                .filter(|r| is_pref_short(r))
+                .map(|r| r.div)
+                .collect();
+            rs.retain(|r| {
+                let d = &divisions[r.div as usize];
+                !(r.form == NameForm::Short
+                    && d.level == Level::County
+                    && d.parent.is_some_and(|p| prefs.contains(&p)))
+            });
+        }
         let any_strong = readings
             .iter()
             .map(|rs| rs.iter().any(|r| r.form.is_strong()))

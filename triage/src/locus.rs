@@ -178,10 +178,28 @@ fn starting_at<'a>(raw: &[RawMatch], by_start: &'a [u32], pos: usize) -> &'a [u3
 }
 
 /// Scans one source and returns the occurrences that count.
-fn scan(g: &Gazetteer, text: &str, source: Source, subject_at: Option<(usize, usize)>) -> Vec<Occ> {
+///
+/// `subject_at` is where the subject's name lies in `text`: for the text, its span when the name
+/// appears there; for the subject's name itself, the whole name. `mirrored` is true when the
+/// subject's name also appears in the text, so that its bare short names are weighed there (once,
+/// with their context) rather than twice.
+fn scan(
+    g: &Gazetteer,
+    text: &str,
+    source: Source,
+    subject_at: Option<(usize, usize)>,
+    mirrored: bool,
+) -> Vec<Occ> {
     SCRATCH.with(|sc| match sc.try_borrow_mut() {
-        Ok(mut sc) => scan_with(g, text, source, subject_at, &mut sc),
-        Err(_) => scan_with(g, text, source, subject_at, &mut Scratch::default()),
+        Ok(mut sc) => scan_with(g, text, source, subject_at, mirrored, &mut sc),
+        Err(_) => scan_with(
+            g,
+            text,
+            source,
+            subject_at,
+            mirrored,
+            &mut Scratch::default(),
+        ),
     })
 }
 
@@ -190,6 +208,7 @@ fn scan_with(
     text: &str,
     source: Source,
     subject_at: Option<(usize, usize)>,
+    mirrored: bool,
     sc: &mut Scratch,
 ) -> Vec<Occ> {
     let Scratch {
@@ -230,9 +249,13 @@ fn scan_with(
             .chain(right_b)
             .map(|&j| j as usize)
             .filter(|&j| j != i);
+        // The first word of an organisation's name: where the name was registered (企业名称 begin
+        // with the registering division), unless it is a township name, which is a brand there.
+        let subject_start = subject_at.is_some_and(|(s, _)| r.start == s);
         // Skip names that can only count with support when nothing around them could support them.
         if !g.any_strong(r.name)
             && !lenient
+            && !subject_start
             && left_n.clone().next().is_none()
             && right_n.clone().next().is_none()
         {
@@ -286,8 +309,15 @@ fn scan_with(
                 Some((1.0, false))
             } else if chain {
                 Some((SHORT_SUPPORTED, false))
-            } else if source.is_address() || (source == Source::SubjectName && r.start == 0) {
+            } else if source.is_address()
+                || (subject_start
+                    && !is_township_short
+                    && !(mirrored && source == Source::SubjectName))
+            {
                 Some((SHORT_SUPPORTED, false))
+            } else if mirrored && source == Source::SubjectName {
+                // Weighed where the name appears in the text.
+                None
             } else if ctx.breaks_word || (is_township_short && spread > MAX_SPREAD) {
                 None
             } else if ctx.right_suffix && rd.form == NameForm::Short {
@@ -402,16 +432,12 @@ pub(crate) fn locate(
     }
     sources.push((Source::Text, input.text));
     for (src, s) in &sources {
-        occs.extend(scan(
-            g,
-            s,
-            *src,
-            if *src == Source::Text {
-                subject_at
-            } else {
-                None
-            },
-        ));
+        let at = match src {
+            Source::Text => subject_at,
+            Source::SubjectName => Some((0, s.len())),
+            _ => None,
+        };
+        occs.extend(scan(g, s, *src, at, subject_at.is_some()));
     }
     let source_text = |src: Source| {
         sources

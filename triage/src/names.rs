@@ -182,6 +182,8 @@ pub struct Variant {
     pub strong: bool,
 }
 
+/// Development and function zones that are county-level rows (经开区、高新区 …): the kind of zone
+/// (how the official name ends) and the usual ways of writing that kind, official first.
 const ZONE_KINDS: &[(&str, &[&str])] = &[
     (
         "经济技术开发区",
@@ -200,7 +202,55 @@ const ZONE_KINDS: &[(&str, &[&str])] = &[
         "高新技术开发区",
         &["高新技术开发区", "高新技术产业开发区", "高新区"],
     ),
+    (
+        "高新技术产业园区",
+        &["高新技术产业园区", "高新技术产业开发区", "高新区"],
+    ),
 ];
+
+/// Function zones whose name ends in a generic kind word (管理区, 示范区 …): the kind and its usual
+/// forms. Their short form without suffix is generated as for any county as well.
+const FUNCTION_KINDS: &[(&str, &[&str])] = &[
+    ("经济综合实验区", &["经济综合实验区", "实验区", "区"]),
+    ("城乡一体化示范区", &["城乡一体化示范区", "示范区"]),
+    ("现代产业园区", &["现代产业园区", "产业园区", "产业园"]),
+    ("工业园区", &["工业园区", "工业园", "园区"]),
+    ("风景名胜区", &["风景名胜区", "风景区", "景区"]),
+    ("临港开发区", &["临港开发区", "临港经开区"]),
+    ("管理区", &["管理区"]),
+    ("示范区", &["示范区"]),
+    ("新区", &["新区"]),
+    ("新城", &["新城"]),
+];
+
+/// Kinds whose bare form (without the city) is a common word for any new district: such a form
+/// needs support from context.
+fn generic_kind(kind: &str) -> bool {
+    matches!(kind, "新区" | "新城")
+}
+
+/// The cores of a zone name without its kind: as written, without the province, without the
+/// prefecture (kept only when at least two characters remain), and with `市` after the prefecture
+/// (`合肥市经开区`). Each with whether it still names the city.
+fn zone_cores(core: &str, province_short: &str, prefecture_short: &str) -> Vec<(String, bool)> {
+    let core = core.strip_suffix('市').unwrap_or(core);
+    let no_prov = if !province_short.is_empty() {
+        core.strip_prefix(province_short).unwrap_or(core)
+    } else {
+        core
+    };
+    let mut cores = vec![(core.to_string(), true), (no_prov.to_string(), true)];
+    if !prefecture_short.is_empty() {
+        if let Some(bare) = no_prov.strip_prefix(prefecture_short) {
+            let bare = bare.strip_prefix('市').unwrap_or(bare);
+            if bare.chars().count() >= 2 {
+                cores.push((bare.to_string(), false));
+            }
+            cores.push((format!("{prefecture_short}市{bare}"), true));
+        }
+    }
+    cores
+}
 
 /// Name variants of an upper-level division (not townships).
 pub fn variants(
@@ -210,42 +260,46 @@ pub fn variants(
     prefecture_short: &str,
 ) -> Vec<Variant> {
     let mut out = Vec::new();
+    let push = |out: &mut Vec<Variant>, text: String, strong: bool| {
+        if text != name && !out.iter().any(|v: &Variant| v.text == text) {
+            out.push(Variant { text, strong });
+        }
+    };
     for (kind, abbrevs) in ZONE_KINDS {
         if let Some(core) = name.strip_suffix(kind) {
-            let core = core.strip_suffix('市').unwrap_or(core);
-            let no_prov = if !province_short.is_empty() {
-                core.strip_prefix(province_short).unwrap_or(core)
-            } else {
-                core
-            };
-            let mut cores = vec![core.to_string(), no_prov.to_string()];
-            if !prefecture_short.is_empty() {
-                if let Some(bare) = no_prov.strip_prefix(prefecture_short) {
-                    if bare.chars().count() >= 2 {
-                        cores.push(bare.to_string());
-                    }
-                }
-            }
-            for c in cores {
+            for (c, _) in zone_cores(core, province_short, prefecture_short) {
                 if c.is_empty() {
                     continue;
                 }
                 for a in abbrevs.iter() {
-                    let text = format!("{c}{a}");
-                    if text != name && !out.iter().any(|v: &Variant| v.text == text) {
-                        out.push(Variant { text, strong: true });
-                    }
+                    push(&mut out, format!("{c}{a}"), true);
                 }
             }
             return out;
         }
     }
+    if level == Level::County {
+        if let Some((kind, abbrevs)) = FUNCTION_KINDS.iter().find(|(k, _)| name.ends_with(k)) {
+            let core = &name[..name.len() - kind.len()];
+            for (c, with_city) in zone_cores(core, province_short, prefecture_short) {
+                // A zone named after its city alone (兰州新区) has no bare form.
+                if c.is_empty() || c.chars().count() < 2 {
+                    continue;
+                }
+                let strong = with_city || !generic_kind(kind);
+                for a in abbrevs.iter() {
+                    // `航空港区` needs the core's own words: no one-character forms of a short core.
+                    if a.chars().count() == 1 && c.chars().count() < 3 {
+                        continue;
+                    }
+                    push(&mut out, format!("{c}{a}"), strong);
+                }
+            }
+        }
+    }
     let short = short_name(name, level);
     if short != name && short.chars().count() >= 2 {
-        out.push(Variant {
-            text: short,
-            strong: false,
-        });
+        push(&mut out, short, false);
     }
     out
 }
@@ -268,5 +322,19 @@ mod tests {
         let v = variants("湖南衡阳松木经济开发区", Level::County, "湖南", "衡阳");
         assert!(v.iter().any(|v| v.text == "松木经开区" && v.strong));
         assert!(v.iter().any(|v| v.text == "衡阳松木经开区"));
+        assert!(v.iter().any(|v| v.text == "衡阳市松木经开区"));
+        let v = variants("湖南衡阳高新技术产业园区", Level::County, "湖南", "衡阳");
+        assert!(v.iter().any(|v| v.text == "衡阳高新区" && v.strong));
+        let v = variants("唐山市汉沽管理区", Level::County, "河北", "唐山");
+        assert!(v.iter().any(|v| v.text == "汉沽管理区" && v.strong));
+        let v = variants("衡水滨湖新区", Level::County, "河北", "衡水");
+        assert!(v.iter().any(|v| v.text == "滨湖新区" && !v.strong));
+        assert!(v.iter().any(|v| v.text == "衡水市滨湖新区" && v.strong));
+        let v = variants("郑州航空港经济综合实验区", Level::County, "河南", "郑州");
+        assert!(v.iter().any(|v| v.text == "郑州航空港区" && v.strong));
+        let v = variants("浦东新区", Level::County, "", "");
+        assert!(v.iter().any(|v| v.text == "浦东" && !v.strong));
+        let v = variants("兰州新区", Level::County, "甘肃", "兰州");
+        assert!(!v.iter().any(|v| v.text == "新区"));
     }
 }

@@ -368,3 +368,89 @@ fn no_panic_on_odd_input() {
         let _ = t.route(SubjectKind::Counterfeiter, &l, &[Category::F2], true);
     }
 }
+
+fn locate_with_subject(t: &Triage, text: &str, subject: &str, phone: Option<&str>) -> Locus {
+    t.locate(&LocateInput {
+        text,
+        subject_name: Some(subject),
+        phone,
+        ..Default::default()
+    })
+}
+
+#[test]
+fn township_word_in_a_brand_name_is_no_place() {
+    let t = nationwide();
+    // 华夏, 长城, 金桥 are township names somewhere; in a brand they place nothing by themselves.
+    let l = locate_with_subject(
+        &t,
+        "雨花区那边的 长城安全技术培训学校 电工培训不上实操课。",
+        "长城安全技术培训学校",
+        Some("0731-85551234"),
+    );
+    assert_eq!(l.code.as_deref(), Some("430111"), "{l:?}");
+    let l = locate_with_subject(
+        &t,
+        "金桥安全培训中心 焊工证包过，交钱不用上课。",
+        "金桥安全培训中心",
+        None,
+    );
+    assert_eq!(l.code, None, "{l:?}");
+    // Not mirrored in the text (a structured subject): same rule.
+    let l = locate_with_subject(
+        &t,
+        "望城区的一家培训中心焊工证包过。",
+        "华夏安全培训中心",
+        None,
+    );
+    assert_eq!(l.code.as_deref(), Some("430112"), "{l:?}");
+    // A county's name at the head of an organisation's name still places it (企业名称 begin with
+    // the registering division), and a township written with its suffix is a place.
+    let l = locate_with_subject(
+        &t,
+        "反映台安鑫达安全培训学校档案造假。",
+        "台安鑫达安全培训学校",
+        None,
+    );
+    assert_eq!(l.code.as_deref(), Some("210321"), "{l:?}");
+}
+
+#[test]
+fn prefecture_and_its_same_named_county() {
+    let t = nationwide();
+    // 邵阳 = 邵阳市 (or 邵阳县): read as the prefecture, so no county by itself.
+    let l = locate(&t, "邵阳有一家培训机构交钱就发证。", None);
+    assert_eq!(l.code, None, "{l:?}");
+    let l = locate(&t, "邵阳县有一家培训机构交钱就发证。", None);
+    assert_eq!(l.code.as_deref(), Some("430523"), "{l:?}");
+    // The prefecture, then a county of it.
+    let l = locate(&t, "邵阳 隆回一家培训机构交钱就发证。", None);
+    assert_eq!(l.code.as_deref(), Some("430524"), "{l:?}");
+    // A prefecture in an organisation's name, the county-level zone in the text.
+    let l = locate_with_subject(
+        &t,
+        "岳阳屈原管理区一家化工厂（岳阳华升化工有限公司）从不组织培训。",
+        "岳阳华升化工有限公司",
+        None,
+    );
+    assert_eq!(l.code.as_deref(), Some("430671"), "{l:?}");
+}
+
+#[test]
+fn development_zones_by_their_usual_forms() {
+    let t = nationwide();
+    for (text, code) in [
+        ("宿迁经开区一家电子厂员工未经培训上岗。", "321371"),
+        ("宿迁市经开区一家电子厂员工未经培训上岗。", "321371"),
+        ("淮安开发区一家电子厂员工未经培训上岗。", "320871"),
+        ("济宁高新区一家电子厂员工未经培训上岗。", "370871"),
+        ("益阳高新区一家电子厂员工未经培训上岗。", "430972"),
+        ("张家口察北管理区一家电子厂员工未经培训上岗。", "130772"),
+        ("昭山示范区一家电子厂员工未经培训上岗。", "430372"),
+        ("郑州航空港区一家电子厂员工未经培训上岗。", "410173"),
+        ("长春汽车经开区一家电子厂员工未经培训上岗。", "220174"),
+    ] {
+        let l = locate(&t, text, None);
+        assert_eq!(l.code.as_deref(), Some(code), "{text} {l:?}");
+    }
+}
