@@ -217,6 +217,7 @@ fn main() {
     let (_, children_before) = proc_cpu("self");
     let started = Instant::now();
     let output = tipline(&import_dir)
+        .env("TIPLINE_LOG", "warn,tipline::cli::import=debug")
         .arg("import")
         .arg(&generated)
         .stdout(Stdio::piped())
@@ -272,6 +273,25 @@ fn main() {
         ),
     );
     results.add("import transactions", describe_batches(&import_batches));
+    // The importer's own phases (debug log): start-up, analysis + writer, search catch-up.
+    let stderr = strip_ansi(&String::from_utf8_lossy(&output.stderr));
+    if let Some(line) = stderr.lines().find(|l| l.contains("import timing")) {
+        let field = |k: &str| {
+            line.split_whitespace()
+                .find_map(|w| w.strip_prefix(&format!("{k}=")))
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+                / 1000.0
+        };
+        let (open, store, index) = (field("open_ms"), field("store_ms"), field("index_ms"));
+        results.add(
+            "import phases",
+            format!(
+                "start-up {open:.2} s, parse+analyse+store {store:.2} s ({:.0} reports/s), search catch-up {index:.2} s",
+                stored as f64 / store.max(1e-9)
+            ),
+        );
+    }
 
     // 3. HTTP.
     println!("\n== HTTP ==  (load average before: {})", loadavg());
@@ -467,6 +487,23 @@ fn main() {
         println!("| {what} | {value} |");
     }
     println!("\nload average after: {}", loadavg());
+}
+
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 struct ServerGuard(Child);

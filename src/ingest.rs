@@ -205,6 +205,13 @@ async fn rebuild_dedup(store: &Store) -> anyhow::Result<DedupIndex> {
             let mut probe = probe_for(&envelope, &decisions);
             probe.reporter_key = reporter_key(row.phone.as_deref(), row.email.as_deref());
             index.insert(row.report.id, row.report.case_id, &probe);
+            if let Some(closed) = row
+                .case_closed_at
+                .as_deref()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            {
+                index.close_case(row.report.case_id, closed.with_timezone(&chrono::Utc));
+            }
         }
     }
     Ok(index)

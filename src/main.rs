@@ -4,6 +4,7 @@
 //! in `cli/`. See ARCHITECTURE.md for the map of the code.
 
 mod app;
+mod casework;
 mod channels;
 mod cli;
 mod config;

@@ -2,9 +2,10 @@
 //!
 //! The recall guarantee rests on one property: [`fold`] maps every character independently
 //! (after the NFKC pass of [`intake::fold_width_and_space`]), so when a phrase is a substring of a
-//! report, the folded phrase is a substring of the folded report. The bigram tokenizer gives
-//! every overlapping pair of word characters the position of its first character, so a phrase
-//! query over the bigrams of a folded phrase matches exactly the reports that contain it.
+//! report, the folded phrase is a substring of the folded report. The n-gram tokenizers give
+//! every overlapping pair (bigrams) or triple (trigrams) of word characters the position of its
+//! first character, so a phrase query over the trigrams of a folded phrase (or one bigram or
+//! trigram term for 2 or 3 characters) matches exactly the reports that contain it.
 
 use jieba_rs::Jieba;
 use once_cell::sync::Lazy;

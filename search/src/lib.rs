@@ -7,9 +7,12 @@
 //!   facet counts over the whole matching set. [`SearchIndex::counts_by_month`] feeds charts,
 //!   [`SearchIndex::subject_history`] lists one subject's reports.
 //!
-//! Chinese text is indexed as overlapping character bigrams with consecutive positions, so a
-//! phrase query finds exactly the reports containing the phrase as a substring (after folding
-//! width, script and case with [`fold`]); jieba words, titles and subject names only rank.
+//! Chinese text is indexed as overlapping character n-grams: unigrams and bigrams (1- and
+//! 2-character queries: one term, no positions to read) and trigrams with consecutive positions
+//! (3 characters and more: one term, or a phrase of trigrams), so a query finds exactly the
+//! reports containing it as a substring (after folding width, script and case with [`fold`]);
+//! jieba words, titles and subject names only rank. After a bulk load (a reindex), call
+//! [`SearchIndex::optimize`] to merge the index into one segment.
 //! Reporter identity is never indexed: [`SearchDoc`] has no field for it.
 //!
 //! The crate does no I/O beyond its index directory and knows nothing of HTTP or SQL.

@@ -48,7 +48,10 @@ pub struct SearchDoc {
 /// Order of the hits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Sort {
-    /// Best match first (whole words, title and subject matches rank higher).
+    /// Best match first (whole words, title and subject matches rank higher). When the text
+    /// may match more than [`crate::SCORE_LIMIT`] reports (a very frequent term, or no text),
+    /// most recently received first instead, with score 0: scoring them all would be slow and
+    /// tell them apart little.
     #[default]
     Relevance,
     /// Most recently received first.

@@ -285,6 +285,8 @@ pub async fn enqueue_batch(
     let mut rows: Vec<NewRow> = Vec::new();
     // Officers with an address, per handling jurisdiction, looked up once per batch.
     let mut officers: BTreeMap<String, Vec<(i64, String, String)>> = BTreeMap::new();
+    // Cases with a referral whose receiving body has no configured address (one warning a batch).
+    let mut unaddressed: Vec<i64> = Vec::new();
     for (item, case_no) in items.iter().zip(case_nos) {
         let env = &item.envelope;
         let received_at = beijing_text(&env.received_at);
@@ -375,11 +377,7 @@ pub async fn enqueue_batch(
                         ..common.clone()
                     },
                 }),
-                None => tracing::warn!(
-                    case_id,
-                    referral = r.code.code(),
-                    "no e-mail address configured for the receiving body; no referral letter queued"
-                ),
+                None => unaddressed.push(case_id),
             }
         }
         let jurisdiction = if case.handling == "home" {
@@ -420,6 +418,15 @@ pub async fn enqueue_batch(
                 },
             });
         }
+    }
+    if !unaddressed.is_empty() {
+        unaddressed.dedup();
+        tracing::warn!(
+            count = unaddressed.len(),
+            case_ids = ?&unaddressed[..unaddressed.len().min(20)],
+            "referrals without a configured e-mail address for the receiving body \
+             (contacts.<code>.market_regulation_email / public_security_email): no letter queued"
+        );
     }
     queue::insert(tx, rows, now).await
 }

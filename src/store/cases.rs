@@ -311,3 +311,102 @@ impl Store {
         })))
     }
 }
+
+/// Why a step on a case was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum StepApplyError {
+    /// No such case.
+    #[error("case not found")]
+    NotFound,
+    /// Someone else changed the case first (optimistic concurrency).
+    #[error("the case changed meanwhile: version {current}, not {expected}")]
+    VersionMismatch {
+        /// The version the caller saw.
+        expected: i64,
+        /// The version now.
+        current: i64,
+    },
+    /// The step is illegal from the state, or its content is wrong.
+    #[error(transparent)]
+    Step(#[from] crate::casework::StepError),
+    /// A database error.
+    #[error(transparent)]
+    Store(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for StepApplyError {
+    fn from(e: sqlx::Error) -> Self {
+        StepApplyError::Store(e.into())
+    }
+}
+
+impl Store {
+    /// Applies an officer's step to a case: checks the state and (when given) the version the
+    /// officer saw, moves the case, and records the step as an event — in one transaction.
+    pub async fn apply_step(
+        &self,
+        case_id: i64,
+        if_match: Option<i64>,
+        step: &crate::casework::Step,
+        actor: &str,
+        reason: Option<&str>,
+    ) -> Result<i64, StepApplyError> {
+        use crate::casework::Step;
+        let now = now_text();
+        let mut tx = self.pool().begin().await?;
+        let row = sqlx::query("SELECT state, version FROM cases WHERE id = $1")
+            .bind(case_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StepApplyError::NotFound)?;
+        let state: String = row.try_get("state")?;
+        let version: i64 = row.try_get("version")?;
+        if let Some(expected) = if_match {
+            if expected != version {
+                return Err(StepApplyError::VersionMismatch {
+                    expected,
+                    current: version,
+                });
+            }
+        }
+        step.check(&state, reason)?;
+        let (extra, value) = match step {
+            Step::Route { handling } => (", handling = $5", Some(handling.clone())),
+            Step::Transfer { to } => (", transfer = $5", Some(to.clone())),
+            _ => ("", None),
+        };
+        let sql = format!(
+            "UPDATE cases SET state = $1, version = version + 1, updated_at = $2{extra} WHERE id = $3 AND version = $4"
+        );
+        let mut update = sqlx::query(&sql)
+            .bind(step.to_state().to_string())
+            .bind(now.clone())
+            .bind(case_id)
+            .bind(version);
+        if let Some(v) = value {
+            update = update.bind(v);
+        }
+        if update.execute(&mut *tx).await?.rows_affected() != 1 {
+            return Err(StepApplyError::VersionMismatch {
+                expected: version,
+                current: version + 1,
+            });
+        }
+        let mut data = serde_json::to_value(step).map_err(|e| StepApplyError::Store(e.into()))?;
+        data["from"] = serde_json::json!(state);
+        data["to"] = serde_json::json!(step.to_state());
+        data["reason"] = serde_json::json!(reason);
+        sqlx::query("INSERT INTO events (at, actor, kind, case_id, report_id, data) VALUES ($1, $2, $3, $4, NULL, $5)")
+            .bind(now)
+            .bind(actor.to_string())
+            .bind(format!("case.{}", step.code()))
+            .bind(case_id)
+            .bind(data.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit()
+            .await
+            .map_err(|e| StepApplyError::Store(e.into()))?;
+        Ok(version + 1)
+    }
+}

@@ -175,6 +175,8 @@ pub struct HistoryRow {
     pub phone: Option<String>,
     /// The reporter's e-mail.
     pub email: Option<String>,
+    /// When its case was closed, if it is.
+    pub case_closed_at: Option<String>,
 }
 
 impl Store {
@@ -360,7 +362,7 @@ impl Store {
     /// Stored reports from `after_id` with what the duplicate index needs.
     pub async fn history_page(&self, after_id: i64, limit: i64) -> anyhow::Result<Vec<HistoryRow>> {
         let sql = format!(
-            "SELECT r.{}, c.state, p.phone, p.email FROM reports r JOIN cases c ON c.id = r.case_id \
+            "SELECT r.{}, c.state, c.updated_at AS case_updated_at, p.phone, p.email FROM reports r JOIN cases c ON c.id = r.case_id \
              LEFT JOIN reporters p ON p.report_id = r.id WHERE r.id > $1 ORDER BY r.id LIMIT $2",
             REPORT_COLUMNS.replace(", ", ", r.")
         );
@@ -375,6 +377,10 @@ impl Store {
                     report: report_from_row(row)?,
                     phone: opt_text(row, "phone"),
                     email: opt_text(row, "email"),
+                    case_closed_at: match row.try_get::<String, _>("state")?.as_str() {
+                        "closed" => opt_text(row, "case_updated_at"),
+                        _ => None,
+                    },
                 })
             })
             .collect()

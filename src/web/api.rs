@@ -21,6 +21,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/reports/{id}", web::get().to(get_report))
         .route("/api/v1/cases/{id}", web::get().to(get_case))
         .route("/api/v1/cases/{id}/merge", web::post().to(merge_case))
+        .route("/api/v1/cases/{id}/transitions", web::post().to(transition))
         .route("/api/v1/cases/{id}/split", web::post().to(split_case))
         .route("/api/v1/subjects/{key}", web::get().to(get_subject))
         .route("/api/v1/triage/preview", web::post().to(preview))
@@ -549,4 +550,83 @@ async fn preview(
         "routing_reasons": analysis.routing.reasons,
         "duplicate": duplicate,
     })))
+}
+
+/// An officer's step on a case (签收, 退回, 核查, 认定, 处理, 整改, 反馈, 办结 …). `If-Match` carries
+/// the version the officer saw; a stale one is a 409 and nothing is lost.
+async fn transition(
+    app: web::Data<App>,
+    user: AuthUser,
+    id: web::Path<String>,
+    req: actix_web::HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    use crate::store::StepApplyError;
+    let id = parse_id(&id, "案件")?;
+    visible_case(&app, &scope_of(&app, &user), id).await?;
+    let body: serde_json::Value =
+        parse_json(&read_body(payload, app.config.max_body_bytes).await?)?;
+    let reason = body["reason"].as_str().map(str::to_string);
+    let step: crate::casework::Step = serde_json::from_value(body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_step",
+            format!("办理步骤无法识别：{e}"),
+            format!("unknown or malformed step: {e}"),
+        )
+    })?;
+    let if_match = match req.headers().get("If-Match").and_then(|v| v.to_str().ok()) {
+        None => None,
+        Some(v) => Some(
+            v.trim()
+                .trim_start_matches("W/")
+                .trim_matches('"')
+                .parse::<i64>()
+                .map_err(|_| {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "bad_if_match",
+                        "If-Match 应为案件版本号",
+                        "If-Match must be the case version",
+                    )
+                })?,
+        ),
+    };
+    let version = match app.store.apply_step(id, if_match, &step, &user.0.name, reason.as_deref()).await {
+        Ok(v) => v,
+        Err(StepApplyError::NotFound) => return Err(ApiError::not_found("案件")),
+        Err(StepApplyError::VersionMismatch { expected, current }) => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "version_conflict",
+                format!("案件已被他人修改（版本 {current}，您看到的是 {expected}），请刷新后重试"),
+                format!("the case changed meanwhile (version {current}, you saw {expected}); reload and retry"),
+            ))
+        }
+        Err(StepApplyError::Step(e @ crate::casework::StepError::IllegalTransition { .. })) => {
+            return Err(ApiError::new(StatusCode::CONFLICT, "illegal_transition", e.message_zh(), e.to_string()))
+        }
+        Err(StepApplyError::Step(e)) => {
+            return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_step", e.message_zh(), e.to_string()))
+        }
+        Err(StepApplyError::Store(e)) => return Err(ApiError::internal(&e)),
+    };
+    if matches!(step, crate::casework::Step::Close) {
+        // A closed matter reported again later opens a new case (linked through the subject).
+        app.ingest
+            .dedup()
+            .write()
+            .expect("not poisoned")
+            .close_case(id, chrono::Utc::now());
+    }
+    app.ingest.committed.notify_one();
+    let case = app
+        .store
+        .case(id)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .ok_or_else(|| ApiError::not_found("案件"))?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("ETag", format!("\"{version}\"")))
+        .json(case))
 }

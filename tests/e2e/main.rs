@@ -2,6 +2,7 @@
 //! `TIPLINE_TEST_POSTGRES_URL` is set — `TIPLINE_TEST_REQUIRE_ALL=1` makes its absence a failure).
 
 mod cases_search;
+mod casework;
 mod crash;
 mod helpers;
 mod import_export;

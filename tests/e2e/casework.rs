@@ -1,0 +1,145 @@
+//! The case's state machine over HTTP: legal steps, illegal ones (409 naming the state), two
+//! officers at once (If-Match), and a closed matter reported again opening a new case.
+
+use crate::helpers::{backends, Deployment};
+use reqwest::blocking::Client;
+use serde_json::{json, Value};
+
+fn step(c: &Client, url: &str, token: &str, version: Option<i64>, body: Value) -> (u16, Value) {
+    let mut req = c.post(url).bearer_auth(token).json(&body);
+    if let Some(v) = version {
+        req = req.header("If-Match", format!("\"{v}\""));
+    }
+    let r = req.send().expect("request");
+    (r.status().as_u16(), r.json().unwrap_or(Value::Null))
+}
+
+#[test]
+fn a_case_goes_from_routed_to_closed_and_refuses_illegal_steps() {
+    for backend in backends() {
+        let dep = Deployment::new(backend);
+        let token = dep.token("officer", "officer", "210302");
+        let server = dep.serve();
+        let c = Client::new();
+        let report = json!({"channel": "web_form", "external_id": "cw-1", "received_at": "2024-05-06T09:00:00+08:00",
+            "reporter": {"phone": "13904125566"},
+            "text": "鞍山市铁东区宏远安全技术培训学校低压电工培训只上了一天课，学时记录全是补的。"});
+        let ack: Value = c
+            .post(server.url("/api/v1/reports"))
+            .bearer_auth(&token)
+            .json(&report)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let case_id = ack["case_id"].as_i64().unwrap();
+        let url = server.url(&format!("/api/v1/cases/{case_id}/transitions"));
+
+        let (status, err) = step(&c, &url, &token, None, json!({"action": "close"}));
+        assert_eq!(status, 409, "{backend:?}: {err}");
+        assert_eq!(err["code"], "illegal_transition");
+        assert!(
+            err["message"].as_str().unwrap().contains("已分派"),
+            "the message names the state: {err}"
+        );
+        let (status, _) = step(&c, &url, &token, None, json!({"action": "send_back"}));
+        assert_eq!(status, 400, "a send-back needs a reason");
+        let (status, _) = step(&c, &url, &token, None, json!({"action": "fly"}));
+        assert_eq!(status, 400);
+
+        // Two officers saw version 1; the first signs for it, the second loses with a 409.
+        let (status, case) = step(&c, &url, &token, Some(1), json!({"action": "sign_for"}));
+        assert_eq!(status, 200, "{case}");
+        assert_eq!(
+            (case["state"].as_str(), case["version"].as_i64()),
+            (Some("signed_for"), Some(2))
+        );
+        let (status, err) = step(
+            &c,
+            &url,
+            &token,
+            Some(1),
+            json!({"action": "send_back", "reason": "不属本辖区"}),
+        );
+        assert_eq!(
+            (status, err["code"].as_str()),
+            (409, Some("version_conflict")),
+            "{err}"
+        );
+
+        let mut version = 2;
+        for body in [
+            json!({"action": "start_verification"}),
+            json!({"action": "record_finding", "finding": "属实", "text": "经查，该校压缩学时、补记学时记录属实。"}),
+            json!({"action": "record_actions", "actions": [{"kind": "限期改正"}, {"kind": "罚款", "amount_wan": 3.5}]}),
+            json!({"action": "record_rectification", "status": "已完成整改"}),
+            json!({"action": "reply", "text": "您反映的问题经查属实，已责令整改并处罚款。"}),
+            json!({"action": "close"}),
+        ] {
+            let (status, case) = step(&c, &url, &token, Some(version), body.clone());
+            assert_eq!(status, 200, "{backend:?} {body}: {case}");
+            version = case["version"].as_i64().unwrap();
+        }
+        let case: Value = c
+            .get(server.url(&format!("/api/v1/cases/{case_id}")))
+            .bearer_auth(&token)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        assert_eq!(case["case"]["state"], "closed");
+        let kinds: Vec<&str> = case["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap())
+            .collect();
+        for k in [
+            "case.sign_for",
+            "case.record_finding",
+            "case.record_actions",
+            "case.close",
+        ] {
+            assert!(kinds.contains(&k), "{k} in {kinds:?}");
+        }
+        let fine = case["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["kind"] == "case.record_actions")
+            .unwrap();
+        assert_eq!(fine["data"]["actions"][1]["amount_wan"], 3.5);
+        assert_eq!(fine["actor"], "officer");
+
+        // The same matter reported again half a year later: a new case (the old one is closed).
+        let again = json!({"channel": "web_form", "external_id": "cw-2", "received_at": "2024-11-06T09:00:00+08:00",
+            "reporter": {"phone": "13904125566"},
+            "text": "鞍山市铁东区宏远安全技术培训学校又在压缩学时，低压电工培训只上一天课，学时记录都是补的。"});
+        let ack2: Value = c
+            .post(server.url("/api/v1/reports"))
+            .bearer_auth(&token)
+            .json(&again)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        assert_ne!(
+            ack2["case_id"], ack["case_id"],
+            "{backend:?}: a closed case is not reopened by a new report"
+        );
+        // And after a restart (the duplicate index is rebuilt, closed cases included).
+        server.kill();
+        let server = dep.serve();
+        let third = json!({"channel": "email", "external_id": "<cw-3@x>", "received_at": "2024-11-07T09:00:00+08:00",
+            "text": "铁东区宏远安全技术培训学校压缩学时，学时记录造假。"});
+        let ack3: Value = c
+            .post(server.url("/api/v1/reports"))
+            .bearer_auth(&token)
+            .json(&third)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        assert_ne!(ack3["case_id"], ack["case_id"], "{backend:?}: {ack3}");
+    }
+}
