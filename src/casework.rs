@@ -258,6 +258,23 @@ impl Step {
     }
 }
 
+/// The deadline that applies in a state, from a case's step deadlines (JSON of
+/// `triage::Deadlines`), in UTC RFC 3339; none for states that wait on nobody.
+pub fn due_for(state: &str, deadlines: &serde_json::Value) -> Option<String> {
+    let step = match state {
+        "received" | "routed" | "sent_back" => "sign_for",
+        "signed_for" => "first_contact",
+        "verifying" => "verification",
+        "finding" | "actions" | "rectification" => "reply",
+        _ => return None,
+    };
+    let at = chrono::DateTime::parse_from_rfc3339(deadlines[step].as_str()?).ok()?;
+    Some(
+        at.with_timezone(&chrono::Utc)
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

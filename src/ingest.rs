@@ -357,7 +357,10 @@ async fn write_batch(
         item_of_report.insert(report_id, items.len());
         let (mut case, events) = link_for(store, &s.analysis, &decision).await?;
         if let CaseLink::Open(new_case) = &mut case {
+            let deadlines = serde_json::to_value(&s.analysis.deadlines)?;
             new_case.deadline = Some(s.analysis.deadlines.reply.to_rfc3339());
+            new_case.due_at = crate::casework::due_for(&new_case.state, &deadlines);
+            new_case.deadlines = Some(deadlines.to_string());
         }
         let case_id = match &case {
             CaseLink::Open(c) => c.case_id,
@@ -468,6 +471,8 @@ async fn link_for(
                 referrals: serde_json::to_string(&analysis.referral_codes())?,
                 transfer: routing.transfer.clone(),
                 deadline: None,
+                deadlines: None,
+                due_at: None,
             };
             Ok((
                 CaseLink::Open(case),

@@ -33,6 +33,10 @@ pub struct NewCase {
     pub transfer: Option<String>,
     /// Deadline (RFC 3339), if any.
     pub deadline: Option<String>,
+    /// The step deadlines (JSON), if computed.
+    pub deadlines: Option<String>,
+    /// The deadline due in the opening state (UTC RFC 3339).
+    pub due_at: Option<String>,
 }
 
 /// How a report meets its case.
@@ -180,6 +184,8 @@ const CASE_COLUMNS: &[&str] = &[
     "referrals",
     "transfer",
     "deadline",
+    "deadlines",
+    "due_at",
     "opened_at",
     "updated_at",
 ];
@@ -314,6 +320,8 @@ impl Store {
                     text(&case.referrals),
                     opt(&case.transfer),
                     opt(&case.deadline),
+                    opt(&case.deadlines),
+                    opt(&case.due_at),
                     text(&now),
                     text(&now),
                 ]);

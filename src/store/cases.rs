@@ -204,7 +204,8 @@ impl Store {
         };
         sqlx::query(
             "INSERT INTO cases (id, case_no, state, subject_name, subject_key, subject_kind, categories, locus, handling, \
-             referrals, transfer, report_count, opened_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+ referrals, transfer, report_count, opened_at, updated_at, deadlines, due_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         )
         .bind(new_case_id)
         .bind(case_no.clone())
@@ -220,6 +221,8 @@ impl Store {
         .bind(report_ids.len() as i64)
         .bind(now.clone())
         .bind(now.clone())
+        .bind(Some(decisions["deadlines"].to_string()).filter(|_| decisions["deadlines"].is_object()))
+        .bind(crate::casework::due_for(state, &decisions["deadlines"]))
         .execute(&mut *tx)
         .await?;
         for id in report_ids {
@@ -354,13 +357,16 @@ impl Store {
         use crate::casework::Step;
         let now = now_text();
         let mut tx = self.pool().begin().await?;
-        let row = sqlx::query("SELECT state, version FROM cases WHERE id = $1")
+        let row = sqlx::query("SELECT state, version, deadlines FROM cases WHERE id = $1")
             .bind(case_id)
             .fetch_optional(&mut *tx)
             .await?
             .ok_or(StepApplyError::NotFound)?;
         let state: String = row.try_get("state")?;
         let version: i64 = row.try_get("version")?;
+        let deadlines: serde_json::Value = super::opt_text(&row, "deadlines")
+            .and_then(|d| serde_json::from_str(&d).ok())
+            .unwrap_or_default();
         if let Some(expected) = if_match {
             if expected != version {
                 return Err(StepApplyError::VersionMismatch {
@@ -371,18 +377,20 @@ impl Store {
         }
         step.check(&state, reason)?;
         let (extra, value) = match step {
-            Step::Route { handling } => (", handling = $5", Some(handling.clone())),
-            Step::Transfer { to } => (", transfer = $5", Some(to.clone())),
+            Step::Route { handling } => (", handling = $6", Some(handling.clone())),
+            Step::Transfer { to } => (", transfer = $6", Some(to.clone())),
             _ => ("", None),
         };
         let sql = format!(
-            "UPDATE cases SET state = $1, version = version + 1, updated_at = $2{extra} WHERE id = $3 AND version = $4"
+            "UPDATE cases SET state = $1, version = version + 1, updated_at = $2, due_at = $5{extra} \
+             WHERE id = $3 AND version = $4"
         );
         let mut update = sqlx::query(&sql)
             .bind(step.to_state().to_string())
             .bind(now.clone())
             .bind(case_id)
-            .bind(version);
+            .bind(version)
+            .bind(crate::casework::due_for(step.to_state(), &deadlines));
         if let Some(v) = value {
             update = update.bind(v);
         }
@@ -408,5 +416,141 @@ impl Store {
             .await
             .map_err(|e| StepApplyError::Store(e.into()))?;
         Ok(version + 1)
+    }
+}
+
+/// Filters of the officer's queue.
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+pub struct QueueFilter {
+    /// One state.
+    pub state: Option<String>,
+    /// Only cases past their current deadline.
+    #[serde(default)]
+    pub overdue: bool,
+    /// Only cases due within this many days.
+    pub due_within_days: Option<i64>,
+    /// Category code.
+    pub category: Option<String>,
+    /// Subject kind code.
+    pub kind: Option<String>,
+    /// Channel of any of the case's reports.
+    pub channel: Option<String>,
+    /// Locus prefix (division code).
+    pub locus: Option<String>,
+    /// Page size (default 50, at most 500).
+    pub limit: Option<i64>,
+    /// Rows to skip.
+    pub offset: Option<i64>,
+}
+
+impl Store {
+    /// The open cases in a subtree (division-code prefix; `home_too` adds the home intake desk),
+    /// due first, with counts per state.
+    pub async fn queue(
+        &self,
+        prefix: &str,
+        home_too: bool,
+        f: &QueueFilter,
+        now_utc: &str,
+    ) -> anyhow::Result<(Vec<super::CaseRow>, i64, Vec<(String, i64)>)> {
+        // Scope and filters as one WHERE clause with numbered parameters.
+        let mut clause = String::from(
+            "state NOT IN ('closed', 'merged', 'transferred') AND (handling LIKE $1 OR locus LIKE $1",
+        );
+        if home_too {
+            clause.push_str(" OR handling = 'home'");
+        }
+        clause.push(')');
+        let mut params: Vec<String> = vec![format!("{prefix}%")];
+        fn add(clause: &mut String, params: &mut Vec<String>, sql: &str, value: String) {
+            params.push(value);
+            clause.push_str(&sql.replace("$?", &format!("${}", params.len())));
+        }
+        if let Some(v) = f.kind.as_deref().filter(|v| !v.is_empty()) {
+            add(
+                &mut clause,
+                &mut params,
+                " AND subject_kind = $?",
+                v.to_string(),
+            );
+        }
+        if let Some(v) = f.category.as_deref().filter(|v| !v.is_empty()) {
+            add(
+                &mut clause,
+                &mut params,
+                " AND categories LIKE $?",
+                format!("%\"{v}\"%"),
+            );
+        }
+        if let Some(v) = f.locus.as_deref().filter(|v| !v.is_empty()) {
+            add(
+                &mut clause,
+                &mut params,
+                " AND locus LIKE $?",
+                format!("{v}%"),
+            );
+        }
+        if let Some(v) = f.channel.as_deref().filter(|v| !v.is_empty()) {
+            add(&mut clause, &mut params, " AND EXISTS (SELECT 1 FROM reports r WHERE r.case_id = cases.id AND r.channel = $?)", v.to_string());
+        }
+        if f.overdue {
+            add(
+                &mut clause,
+                &mut params,
+                " AND due_at < $?",
+                now_utc.to_string(),
+            );
+        }
+        if let Some(days) = f.due_within_days {
+            let until = chrono::DateTime::parse_from_rfc3339(now_utc)
+                .map(|t| t + chrono::Duration::days(days.clamp(0, 3650)))
+                .map(|t| {
+                    t.with_timezone(&chrono::Utc)
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                })
+                .unwrap_or_else(|_| now_utc.to_string());
+            add(&mut clause, &mut params, " AND due_at <= $?", until);
+        }
+        let counts_clause = clause.clone();
+        let counts_params = params.clone();
+        if let Some(v) = f.state.as_deref().filter(|v| !v.is_empty()) {
+            add(&mut clause, &mut params, " AND state = $?", v.to_string());
+        }
+        fn bind_all<'q>(
+            sql: &'q str,
+            params: &[String],
+        ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+            let mut q = sqlx::query(sql);
+            for p in params {
+                q = q.bind(p.clone());
+            }
+            q
+        }
+        let limit = f.limit.unwrap_or(50).clamp(1, 500);
+        let offset = f.offset.unwrap_or(0).clamp(0, 1_000_000);
+        let list_sql = format!(
+            "SELECT {} FROM cases WHERE {clause} ORDER BY due_at IS NULL, due_at, id LIMIT {limit} OFFSET {offset}",
+            super::read::CASE_COLUMNS
+        );
+        let rows = bind_all(&list_sql, &params).fetch_all(self.pool()).await?;
+        let cases = rows
+            .iter()
+            .map(super::read::case_from_row)
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let count_sql = format!("SELECT COUNT(*) FROM cases WHERE {clause}");
+        let total: i64 = bind_all(&count_sql, &params)
+            .fetch_one(self.pool())
+            .await?
+            .try_get(0)?;
+        let state_sql = format!(
+            "SELECT state, COUNT(*) FROM cases WHERE {counts_clause} GROUP BY state ORDER BY state"
+        );
+        let per_state = bind_all(&state_sql, &counts_params)
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get::<String, _>(0)?, r.try_get::<i64, _>(1)?)))
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        Ok((cases, total, per_state))
     }
 }

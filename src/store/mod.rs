@@ -11,7 +11,7 @@ mod read;
 mod users;
 
 pub use batch::{Attachment, BatchItem, CaseLink, NewCase, SubjectRef};
-pub use cases::{CaseEditError, StepApplyError};
+pub use cases::{CaseEditError, QueueFilter, StepApplyError};
 pub use read::{CaseRow, ExportRow, ReportRow};
 pub use users::{Role, User};
 

@@ -81,8 +81,10 @@ pub struct CaseRow {
     pub referrals: Vec<String>,
     /// Transfer target.
     pub transfer: Option<String>,
-    /// Deadline.
+    /// Deadline of the reply.
     pub deadline: Option<String>,
+    /// The deadline of the current step (UTC).
+    pub due_at: Option<String>,
     /// Reports in the case.
     pub report_count: i64,
     /// Repeat reports (重复件).
@@ -95,11 +97,11 @@ pub struct CaseRow {
     pub updated_at: String,
 }
 
-const CASE_COLUMNS: &str =
+pub(super) const CASE_COLUMNS: &str =
     "id, case_no, state, subject_name, subject_key, subject_kind, categories, locus, handling, \
-     referrals, transfer, deadline, report_count, repeat_count, version, opened_at, updated_at";
+     referrals, transfer, deadline, due_at, report_count, repeat_count, version, opened_at, updated_at";
 
-fn case_from_row(row: &AnyRow) -> anyhow::Result<CaseRow> {
+pub(super) fn case_from_row(row: &AnyRow) -> anyhow::Result<CaseRow> {
     Ok(CaseRow {
         id: row.try_get("id")?,
         case_no: row.try_get("case_no")?,
@@ -113,6 +115,7 @@ fn case_from_row(row: &AnyRow) -> anyhow::Result<CaseRow> {
         referrals: serde_json::from_str(&row.try_get::<String, _>("referrals")?)?,
         transfer: opt_text(row, "transfer"),
         deadline: opt_text(row, "deadline"),
+        due_at: opt_text(row, "due_at"),
         report_count: row.try_get("report_count")?,
         repeat_count: row.try_get("repeat_count")?,
         version: row.try_get("version")?,

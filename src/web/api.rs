@@ -20,6 +20,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/reports", web::post().to(post_report))
         .route("/api/v1/reports/{id}", web::get().to(get_report))
         .route("/api/v1/cases/{id}", web::get().to(get_case))
+        .route("/api/v1/queue", web::get().to(queue))
         .route("/api/v1/cases/{id}/merge", web::post().to(merge_case))
         .route("/api/v1/cases/{id}/transitions", web::post().to(transition))
         .route("/api/v1/cases/{id}/split", web::post().to(split_case))
@@ -629,4 +630,48 @@ async fn transition(
     Ok(HttpResponse::Ok()
         .insert_header(("ETag", format!("\"{version}\"")))
         .json(case))
+}
+
+/// The officer's work list: open cases of the user's subtree, current deadline first, with counts
+/// per state and the time left.
+async fn queue(
+    app: web::Data<App>,
+    user: AuthUser,
+    req: actix_web::HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let filter = web::Query::<crate::store::QueueFilter>::from_query(req.query_string())
+        .map_err(|e| bad_query(&e.to_string()))?
+        .into_inner();
+    let scope = scope_of(&app, &user);
+    let now = chrono::Utc::now();
+    let now_text = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let (cases, total, per_state) = app
+        .store
+        .queue(&scope.prefix, scope.covers_home, &filter, &now_text)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    let rows: Vec<serde_json::Value> = cases
+        .iter()
+        .map(|c| {
+            let left = c
+                .due_at
+                .as_deref()
+                .and_then(|d| chrono::DateTime::parse_from_rfc3339(d).ok())
+                .map(|d| (d.with_timezone(&chrono::Utc) - now).num_seconds());
+            serde_json::json!({
+                "case_id": c.id, "case_no": c.case_no, "state": c.state,
+                "state_label": crate::casework::state_label(&c.state),
+                "subject_name": c.subject_name, "subject_kind": c.subject_kind, "categories": c.categories,
+                "locus": c.locus, "handling": c.handling, "due_at": c.due_at, "seconds_left": left,
+                "overdue": left.is_some_and(|s| s < 0), "report_count": c.report_count,
+                "repeat_count": c.repeat_count, "version": c.version,
+            })
+        })
+        .collect();
+    let counts: serde_json::Map<String, serde_json::Value> = per_state
+        .into_iter()
+        .map(|(state, n)| (state, serde_json::json!(n)))
+        .collect();
+    Ok(HttpResponse::Ok()
+        .json(serde_json::json!({"total": total, "counts": counts, "cases": rows})))
 }

@@ -35,6 +35,49 @@ fn a_case_goes_from_routed_to_closed_and_refuses_illegal_steps() {
         let case_id = ack["case_id"].as_i64().unwrap();
         let url = server.url(&format!("/api/v1/cases/{case_id}/transitions"));
 
+        // The officer's queue: the case is there, due for sign-for, in scope only.
+        let queue: Value = c
+            .get(server.url("/api/v1/queue"))
+            .bearer_auth(&token)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        assert_eq!(queue["total"], 1, "{queue}");
+        assert_eq!(queue["counts"]["routed"], 1, "{queue}");
+        let row = &queue["cases"][0];
+        assert_eq!(
+            (row["case_id"].as_i64(), row["state_label"].as_str()),
+            (Some(case_id), Some("已分派"))
+        );
+        assert!(
+            row["due_at"]
+                .as_str()
+                .is_some_and(|d| d.starts_with("2024-05-07")),
+            "sign-for: 1 working day: {row}"
+        );
+        assert_eq!(row["overdue"], true, "{row}");
+        let none: Value = c
+            .get(server.url("/api/v1/queue?category=F2"))
+            .bearer_auth(&token)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        assert_eq!(none["total"], 0);
+        let other = dep.token("tiexi", "officer", "210303");
+        let theirs: Value = c
+            .get(server.url("/api/v1/queue"))
+            .bearer_auth(&other)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        assert_eq!(
+            theirs["total"], 0,
+            "another county's queue does not hold it"
+        );
+
         let (status, err) = step(&c, &url, &token, None, json!({"action": "close"}));
         assert_eq!(status, 409, "{backend:?}: {err}");
         assert_eq!(err["code"], "illegal_transition");
@@ -67,6 +110,19 @@ fn a_case_goes_from_routed_to_closed_and_refuses_illegal_steps() {
             "{err}"
         );
 
+        let queue: Value = c
+            .get(server.url("/api/v1/queue?state=signed_for"))
+            .bearer_auth(&token)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        assert!(
+            queue["cases"][0]["due_at"]
+                .as_str()
+                .is_some_and(|d| d.starts_with("2024-05-09")),
+            "first contact: 3 working days: {queue}"
+        );
         let mut version = 2;
         for body in [
             json!({"action": "start_verification"}),
