@@ -135,17 +135,24 @@ pub async fn claim(
     Ok(out)
 }
 
-/// Records a delivery.
-pub async fn mark_done(store: &Store, id: i64) -> anyhow::Result<()> {
-    sqlx::query(
-        "UPDATE outbox SET done_at = $1, attempts = attempts + 1, claimed_until = NULL, \
-         last_error = NULL WHERE id = $2",
-    )
-    .bind(time_text(chrono::Utc::now()))
-    .bind(id)
-    .execute(store.pool())
-    .await
-    .context("mark outbox row done")?;
+/// Records deliveries, in one statement (one commit) per call.
+pub async fn mark_done(store: &Store, ids: &[i64]) -> anyhow::Result<()> {
+    for chunk in ids.chunks(1000) {
+        let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "UPDATE outbox SET done_at = $1, attempts = attempts + 1, claimed_until = NULL, \
+             last_error = NULL WHERE id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(time_text(chrono::Utc::now()));
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        query
+            .execute(store.pool())
+            .await
+            .context("mark outbox rows done")?;
+    }
     Ok(())
 }
 

@@ -122,10 +122,17 @@ impl Sender {
                 .buffer_unordered(self.config.concurrency.max(1))
                 .collect()
                 .await;
+            // Deliveries are recorded in one commit per round; a crash before it re-sends at most
+            // this round's mails, under the same Message-IDs.
+            let delivered: Vec<i64> = outcomes
+                .iter()
+                .filter(|(_, _, _, o)| matches!(o, Outcome::Sent))
+                .map(|(id, _, _, _)| *id)
+                .collect();
+            queue::mark_done(&self.store, &delivered).await?;
             for (id, attempts, kind, outcome) in outcomes {
                 match outcome {
                     Outcome::Sent => {
-                        queue::mark_done(&self.store, id).await?;
                         round.sent += 1;
                         tracing::info!(outbox_id = id, kind = kind.code(), "mail delivered");
                     }

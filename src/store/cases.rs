@@ -554,3 +554,38 @@ impl Store {
         Ok((cases, total, per_state))
     }
 }
+
+impl Store {
+    /// Answers owed to the 12345 platform: the steps taken on cases that came from a 12345 order,
+    /// after event `since`, oldest first, at most `limit`. Each is (seq, order_no, event kind,
+    /// data, time, handling).
+    pub async fn platform_replies(
+        &self,
+        since: i64,
+        limit: i64,
+    ) -> anyhow::Result<Vec<(i64, String, String, serde_json::Value, String, String)>> {
+        let rows = sqlx::query(
+            "SELECT e.seq, r.external_id, e.kind, e.data, e.at, c.handling FROM events e \
+             JOIN cases c ON c.id = e.case_id \
+             JOIN reports r ON r.case_id = e.case_id AND r.channel = 'hotline_12345' \
+             WHERE e.seq > $1 AND e.kind IN ('case.sign_for', 'case.send_back', 'case.transfer', 'case.reply', 'case.close') \
+             ORDER BY e.seq, r.id LIMIT $2",
+        )
+        .bind(since)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get(0)?,
+                    r.try_get(1)?,
+                    r.try_get(2)?,
+                    serde_json::from_str(&r.try_get::<String, _>(3)?).unwrap_or_default(),
+                    r.try_get(4)?,
+                    r.try_get(5)?,
+                ))
+            })
+            .collect()
+    }
+}

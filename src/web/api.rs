@@ -21,6 +21,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/reports/{id}", web::get().to(get_report))
         .route("/api/v1/cases/{id}", web::get().to(get_case))
         .route("/api/v1/queue", web::get().to(queue))
+        .route(
+            "/api/v1/channels/12345/replies",
+            web::get().to(platform_replies),
+        )
         .route("/api/v1/cases/{id}/merge", web::post().to(merge_case))
         .route("/api/v1/cases/{id}/transitions", web::post().to(transition))
         .route("/api/v1/cases/{id}/split", web::post().to(split_case))
@@ -674,4 +678,68 @@ async fn queue(
         .collect();
     Ok(HttpResponse::Ok()
         .json(serde_json::json!({"total": total, "counts": counts, "cases": rows})))
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct RepliesParams {
+    #[serde(default)]
+    since: i64,
+    limit: Option<i64>,
+}
+
+/// What the 12345 platform reads back: for each step on a case that came from a work order, the
+/// reply in the platform's shape (签收, 退回 with the reason, 转办, 办结回复 with the finding). `since`
+/// is the `seq` of the last reply read; replies are idempotent on (`order_no`, `step`, `seq`).
+async fn platform_replies(
+    app: web::Data<App>,
+    user: AuthUser,
+    req: actix_web::HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let params = web::Query::<RepliesParams>::from_query(req.query_string())
+        .map_err(|e| bad_query(&e.to_string()))?;
+    let scope = scope_of(&app, &user);
+    let rows = app
+        .store
+        .platform_replies(params.since, params.limit.unwrap_or(100).clamp(1, 1000))
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    let handler_unit = |code: &str| -> String {
+        if code == "home" {
+            return "应急管理局举报受理中心".into();
+        }
+        let gazetteer = triage::Gazetteer::get();
+        let name = gazetteer
+            .index_of(code)
+            .map(|i| gazetteer.short_path(i))
+            .unwrap_or_else(|| code.to_string());
+        format!("{name}应急管理局")
+    };
+    let replies: Vec<serde_json::Value> = rows
+        .into_iter()
+        .filter(|(_, _, _, _, _, handling)| {
+            handling == "home" && scope.covers_home || scope.covers(handling)
+        })
+        .map(|(seq, order_no, kind, data, at, handling)| {
+            let (step, text) = match kind.as_str() {
+                "case.sign_for" => ("signed_for", "已签收，正在办理。".to_string()),
+                "case.send_back" => (
+                    "sent_back",
+                    format!("退回：{}", data["reason"].as_str().unwrap_or("")),
+                ),
+                "case.transfer" => (
+                    "transferred",
+                    format!("已转办：{}", data["reason"].as_str().unwrap_or("")),
+                ),
+                "case.reply" => ("replied", data["text"].as_str().unwrap_or("").to_string()),
+                _ => ("closed", "已办结。".to_string()),
+            };
+            serde_json::json!({"seq": seq, "order_no": order_no, "step": step, "text": text,
+                "handler_unit": handler_unit(&handling), "time": at})
+        })
+        .collect();
+    let next = replies
+        .last()
+        .and_then(|r| r["seq"].as_i64())
+        .unwrap_or(params.since);
+    Ok(HttpResponse::Ok().json(serde_json::json!({"replies": replies, "next_since": next})))
 }

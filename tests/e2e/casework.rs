@@ -167,6 +167,86 @@ fn a_case_goes_from_routed_to_closed_and_refuses_illegal_steps() {
         assert_eq!(fine["data"]["actions"][1]["amount_wan"], 3.5);
         assert_eq!(fine["actor"], "officer");
 
+        // A 12345 order: the platform reads the answers back (签收 … 办结回复).
+        let order = json!({"order_no": "GD20240506000777", "created_at": "2024-05-06T10:00:00+08:00",
+            "caller": {"name": "张先生", "phone": "13904125500"},
+            "content": "市民来电反映：鞍山市铁东区某安全生产考试点监考人员离开考场，考生用手机查答案。诉求：请核查。",
+            "location": "鞍山市铁东区", "deadline": "2024-05-16T18:00:00+08:00"});
+        let ack_order: Value = c
+            .post(server.url("/api/v1/channels/12345/orders"))
+            .bearer_auth(&token)
+            .json(&order)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let order_case = ack_order["case_id"].as_i64().unwrap();
+        let manager = dep.token("anshan", "officer", "210300");
+        let order_url = server.url(&format!("/api/v1/cases/{order_case}/transitions"));
+        let (status, _) = step(
+            &c,
+            &order_url,
+            &manager,
+            None,
+            json!({"action": "sign_for"}),
+        );
+        assert_eq!(status, 200);
+        let (status, _) = step(
+            &c,
+            &order_url,
+            &manager,
+            None,
+            json!({"action": "start_verification"}),
+        );
+        assert_eq!(status, 200);
+        let (status, _) = step(
+            &c,
+            &order_url,
+            &manager,
+            None,
+            json!({"action": "record_finding", "finding": "不属实", "text": "经查不属实"}),
+        );
+        assert_eq!(status, 200);
+        let (status, _) = step(
+            &c,
+            &order_url,
+            &manager,
+            None,
+            json!({"action": "reply", "text": "经核查，反映问题不属实。"}),
+        );
+        assert_eq!(status, 200);
+        let replies: Value = c
+            .get(server.url("/api/v1/channels/12345/replies?since=0"))
+            .bearer_auth(&manager)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let steps: Vec<&str> = replies["replies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["step"].as_str().unwrap())
+            .collect();
+        assert_eq!(steps, ["signed_for", "replied"], "{replies}");
+        assert_eq!(replies["replies"][1]["order_no"], "GD20240506000777");
+        assert!(
+            replies["replies"][1]["handler_unit"]
+                .as_str()
+                .unwrap()
+                .ends_with("鞍山市应急管理局"),
+            "{replies}"
+        );
+        let next = replies["next_since"].as_i64().unwrap();
+        let later: Value = c
+            .get(server.url(&format!("/api/v1/channels/12345/replies?since={next}")))
+            .bearer_auth(&manager)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        assert_eq!(later["replies"].as_array().unwrap().len(), 0);
+
         // The same matter reported again half a year later: a new case (the old one is closed).
         let again = json!({"channel": "web_form", "external_id": "cw-2", "received_at": "2024-11-06T09:00:00+08:00",
             "reporter": {"phone": "13904125566"},
