@@ -92,6 +92,7 @@ impl App {
             raw_bytes: None,
             attachments: Vec::new(),
             logged_by: None,
+            receipt_hash: None,
         })
     }
 

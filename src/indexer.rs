@@ -109,7 +109,12 @@ impl Indexer {
             progress(done, total);
         }
         let index = self.index.clone();
-        tokio::task::spawn_blocking(move || index.commit(last_seq)).await??;
+        // One segment after a bulk rebuild: queries touch one term dictionary per field.
+        tokio::task::spawn_blocking(move || -> Result<(), SearchError> {
+            index.commit(last_seq)?;
+            index.optimize().map(|_| ())
+        })
+        .await??;
         Ok(done)
     }
 }

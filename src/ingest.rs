@@ -55,6 +55,8 @@ pub struct Submission {
     pub attachments: Vec<crate::store::Attachment>,
     /// The user who logged it (an operator, a platform's token), if any.
     pub logged_by: Option<i64>,
+    /// SHA-256 (hex) of the receipt code given to an anonymous reporter, if any.
+    pub receipt_hash: Option<String>,
 }
 
 struct Queued {
@@ -383,6 +385,7 @@ async fn write_batch(
         items.push(BatchItem {
             report_id,
             logged_by: s.logged_by,
+            receipt_hash: s.receipt_hash.take(),
             envelope: s.envelope.clone(),
             raw_content_type: s.raw_content_type.clone(),
             raw_payload: s.raw_payload.clone(),

@@ -64,6 +64,8 @@ pub struct BatchItem {
     pub report_id: i64,
     /// The user who logged it, if any.
     pub logged_by: Option<i64>,
+    /// SHA-256 of an anonymous reporter's receipt code, if one was given.
+    pub receipt_hash: Option<String>,
     /// The parsed envelope.
     pub envelope: Envelope,
     /// Content type of the raw payload.
@@ -193,21 +195,13 @@ const CASE_COLUMNS: &[&str] = &[
 /// Most bound values in one statement. Kept small on purpose: SQLite looks a `$N` parameter up
 /// by a linear scan, both when preparing and when sqlx binds, so one statement with `n`
 /// parameters costs O(n²) (with 30,000 parameters that was half of an import's CPU time).
-fn max_binds() -> usize {
-    static MAX: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *MAX.get_or_init(|| {
-        std::env::var("TIPLINE_MAX_BINDS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(256)
-    })
-}
+const MAX_BINDS: usize = 256;
 
 /// How many rows each statement takes: the largest powers of two that fit the bound-value limit,
 /// so that a table has at most a handful of distinct statements, all reused from sqlx's
 /// per-connection statement cache instead of prepared anew for every batch size.
 pub(super) fn statement_sizes(rows: usize, columns: usize) -> Vec<usize> {
-    let cap = (max_binds() / columns.max(1)).max(1);
+    let cap = (MAX_BINDS / columns.max(1)).max(1);
     let largest = if cap.is_power_of_two() {
         cap
     } else {
@@ -489,6 +483,26 @@ impl Store {
                 "anonymous",
             ],
             reporter_rows,
+        )
+        .await?;
+        let receipt_rows: Vec<Vec<Value>> = items
+            .iter()
+            .zip(&stored)
+            .filter_map(|(item, s)| {
+                let hash = item.receipt_hash.clone()?;
+                Some(vec![
+                    text(&hash),
+                    Value::Int(s.report_id),
+                    Value::Int(s.case_id),
+                    text(&now),
+                ])
+            })
+            .collect();
+        insert_rows(
+            &mut tx,
+            "receipts",
+            &["code_hash", "report_id", "case_id", "created_at"],
+            receipt_rows,
         )
         .await?;
         insert_rows(

@@ -589,3 +589,61 @@ impl Store {
             .collect()
     }
 }
+
+impl Store {
+    /// The case behind an anonymous reporter's receipt (by the code's SHA-256): its number,
+    /// state, and what was said to the reporter (replies) — never any internal note.
+    pub async fn receipt_view(
+        &self,
+        code_hash: &str,
+    ) -> anyhow::Result<Option<(i64, serde_json::Value)>> {
+        let Some(row) = sqlx::query(
+            "SELECT c.id, c.case_no, c.state FROM receipts t JOIN reports r ON r.id = t.report_id \
+             JOIN cases c ON c.id = r.case_id WHERE t.code_hash = $1",
+        )
+        .bind(code_hash.to_string())
+        .fetch_optional(self.pool())
+        .await?
+        else {
+            return Ok(None);
+        };
+        let case_id: i64 = row.try_get(0)?;
+        let state: String = row.try_get(2)?;
+        let replies: Vec<serde_json::Value> = sqlx::query(
+            "SELECT at, data FROM events WHERE case_id = $1 AND kind = 'case.reply' ORDER BY seq",
+        )
+        .bind(case_id)
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(|r| {
+            let data: serde_json::Value =
+                serde_json::from_str(&r.try_get::<String, _>(1)?).unwrap_or_default();
+            Ok(serde_json::json!({"at": r.try_get::<String, _>(0)?, "text": data["text"]}))
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+        Ok(Some((
+            case_id,
+            serde_json::json!({
+                "case_no": row.try_get::<String, _>(1)?,
+                "state": state,
+                "state_label": crate::casework::state_label(&state),
+                "replies": replies,
+            }),
+        )))
+    }
+
+    /// Records information an anonymous reporter added with their receipt code.
+    pub async fn add_reporter_information(&self, case_id: i64, text: &str) -> anyhow::Result<i64> {
+        let row = sqlx::query(
+            "INSERT INTO events (at, actor, kind, case_id, report_id, data) VALUES ($1, 'reporter', \
+             'case.reporter_added', $2, NULL, $3) RETURNING seq",
+        )
+        .bind(now_text())
+        .bind(case_id)
+        .bind(serde_json::json!({"text": text}).to_string())
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.try_get(0)?)
+    }
+}

@@ -21,6 +21,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/reports/{id}", web::get().to(get_report))
         .route("/api/v1/cases/{id}", web::get().to(get_case))
         .route("/api/v1/queue", web::get().to(queue))
+        .route("/api/v1/receipts/{code}", web::get().to(get_receipt))
+        .route("/api/v1/receipts/{code}", web::post().to(post_receipt))
         .route(
             "/api/v1/channels/12345/replies",
             web::get().to(platform_replies),
@@ -86,7 +88,20 @@ async fn accept(
         .prepare(wire, &hints, "application/json", raw)
         .map_err(|e| ApiError::bad_envelope(&e))?;
     submission.logged_by = Some(user.0.id);
+    // An anonymous web reporter follows the report with a receipt code, shown once.
+    let env = &submission.envelope;
+    let receipt = (env.channel == intake::Channel::WebForm
+        && (env.reporter.anonymous
+            || (env.reporter.phone.is_none() && env.reporter.email.is_none())))
+    .then(super::receipts::new_code);
+    submission.receipt_hash = receipt.as_deref().map(super::receipts::code_hash);
     match app.store_prepared(submission).await {
+        Ok(ack) if ack.outcome == Outcome::New && receipt.is_some() => {
+            let mut body = serde_json::to_value(&ack).map_err(|e| ApiError::internal(&e.into()))?;
+            body["receipt_code"] = serde_json::json!(receipt);
+            body["receipt_notice"] = serde_json::json!("请妥善保存查询码，它只显示这一次：凭查询码可查看办理进度、补充材料，无需透露身份。");
+            Ok(json_with(StatusCode::CREATED, &body))
+        }
         Ok(ack) => Ok(ack_response(&ack)),
         Err(AcceptError::NotStored(e)) => Err(ApiError::not_stored(&e)),
     }
@@ -742,4 +757,54 @@ async fn platform_replies(
         .and_then(|r| r["seq"].as_i64())
         .unwrap_or(params.since);
     Ok(HttpResponse::Ok().json(serde_json::json!({"replies": replies, "next_since": next})))
+}
+
+/// An anonymous reporter reads the state and the replies with the receipt code (no account).
+async fn get_receipt(
+    app: web::Data<App>,
+    req: actix_web::HttpRequest,
+    code: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    super::receipts::check_rate(&req)?;
+    let hash = super::receipts::code_hash(code.trim());
+    let (_, view) = app
+        .store
+        .receipt_view(&hash)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .ok_or_else(|| ApiError::not_found("查询码"))?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct ReceiptAddition {
+    text: String,
+}
+
+/// An anonymous reporter adds information to their report with the receipt code.
+async fn post_receipt(
+    app: web::Data<App>,
+    req: actix_web::HttpRequest,
+    code: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    super::receipts::check_rate(&req)?;
+    let body: ReceiptAddition = parse_json(&read_body(payload, app.config.max_body_bytes).await?)?;
+    let text = body.text.trim();
+    if text.is_empty() || text.chars().count() > intake::MAX_TEXT_CHARS {
+        return Err(ApiError::bad_envelope(&EnvelopeError::Missing("text")));
+    }
+    let hash = super::receipts::code_hash(code.trim());
+    let (case_id, _) = app
+        .store
+        .receipt_view(&hash)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .ok_or_else(|| ApiError::not_found("查询码"))?;
+    app.store
+        .add_reporter_information(case_id, text)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(HttpResponse::Created()
+        .json(serde_json::json!({"status": "added", "message": "补充材料已收到"})))
 }

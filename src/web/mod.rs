@@ -4,6 +4,7 @@
 mod api;
 mod error;
 mod openapi;
+mod receipts;
 
 pub use error::ApiError;
 

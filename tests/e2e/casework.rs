@@ -279,3 +279,88 @@ fn a_case_goes_from_routed_to_closed_and_refuses_illegal_steps() {
         assert_ne!(ack3["case_id"], ack["case_id"], "{backend:?}: {ack3}");
     }
 }
+
+#[test]
+fn an_anonymous_web_reporter_follows_the_case_with_a_receipt_code() {
+    let dep = Deployment::new(crate::helpers::Backend::Sqlite);
+    let token = dep.token("web", "officer", "210302");
+    let server = dep.serve();
+    let c = Client::new();
+    let report = json!({"channel": "web_form", "external_id": "rc-1", "received_at": "2024-05-06T09:00:00+08:00",
+        "reporter": {"anonymous": true}, "text": "鞍山市铁东区某安全技术培训学校培训档案造假，签到表代签。"});
+    let r = c
+        .post(server.url("/api/v1/reports"))
+        .bearer_auth(&token)
+        .json(&report)
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    let ack: Value = r.json().unwrap();
+    let code = ack["receipt_code"]
+        .as_str()
+        .expect("a receipt code for an anonymous web reporter")
+        .to_string();
+    assert_eq!(code.len(), 16);
+    // Shown once: a re-send does not show it again.
+    let again: Value = c
+        .post(server.url("/api/v1/reports"))
+        .bearer_auth(&token)
+        .json(&report)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(again.get("receipt_code").is_none());
+
+    let case_id = ack["case_id"].as_i64().unwrap();
+    let url = server.url(&format!("/api/v1/cases/{case_id}/transitions"));
+    for body in [
+        json!({"action": "sign_for"}),
+        json!({"action": "start_verification"}),
+        json!({"action": "record_finding", "finding": "属实", "text": "内部核查记录"}),
+        json!({"action": "reply", "text": "经查属实，已责令整改。"}),
+    ] {
+        assert_eq!(step(&c, &url, &token, None, body).0, 200);
+    }
+    // No token needed: the code is the key; the state and the reply, not internal notes.
+    let view: Value = c
+        .get(server.url(&format!("/api/v1/receipts/{}", code.to_lowercase())))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(view["state_label"], "已反馈", "{view}");
+    assert_eq!(view["replies"][0]["text"], "经查属实，已责令整改。");
+    assert!(!view.to_string().contains("内部核查记录"));
+    let r = c
+        .post(server.url(&format!("/api/v1/receipts/{code}")))
+        .json(&json!({"text": "补充：他们下周还要开班。"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    let case: Value = c
+        .get(server.url(&format!("/api/v1/cases/{case_id}")))
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(case["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["kind"] == "case.reporter_added"));
+    // Guessing is refused, then rate limited.
+    let mut statuses = Vec::new();
+    for _ in 0..25 {
+        statuses.push(
+            c.get(server.url("/api/v1/receipts/AAAAAAAAAAAAAAAA"))
+                .send()
+                .unwrap()
+                .status()
+                .as_u16(),
+        );
+    }
+    assert_eq!(statuses[0], 404);
+    assert_eq!(*statuses.last().unwrap(), 429, "{statuses:?}");
+}

@@ -443,7 +443,7 @@ impl Extractor {
         let mut keep = vec![true; out.len()];
         for k in 0..out.len().saturating_sub(1) {
             let gap = &text[out[k].end..out[k + 1].start];
-            if gap == "(" || gap == "(" || gap == "（" {
+            if gap == "(" || gap == "（" {
                 keep[k] = false;
             }
         }
