@@ -736,6 +736,7 @@ const PER_REPORT: &[&str] = &[
     "report_raw",
     "attachments",
     "reporters",
+    "receipts",
     "case_reports",
     "events",
 ];

@@ -100,6 +100,12 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         show: usize,
     },
+    /// List the audit log (identity reveals, exports, searches), newest first, as JSON lines.
+    Audit {
+        /// How many entries.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
     /// Rebuild the search index from the database.
     Reindex,
     /// Manage users.
@@ -188,6 +194,14 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             format,
         } => cli::search::run(config, &query, &filters, limit, format).await,
         Command::Eval { file, show } => cli::eval::run(config, &file, show).await,
+        Command::Audit { limit } => {
+            std::fs::create_dir_all(&config.data_dir)?;
+            let store = store::Store::connect(&config.database_url(), &config.case_prefix).await?;
+            for entry in store.audit_list(limit).await? {
+                println!("{entry}");
+            }
+            Ok(0)
+        }
         Command::Reindex => cli::search::reindex(config).await.map(|_| 0),
         Command::User { command } => cli::users::user(config, command).await.map(|_| 0),
         Command::Token { command } => cli::users::token(config, command).await.map(|_| 0),

@@ -109,6 +109,7 @@ mod tests {
             referrals: vec![],
             transfer: None,
             deadline: None,
+            due_at: None,
             report_count: 1,
             repeat_count: 0,
             version: 1,

@@ -61,6 +61,16 @@ pub fn export_record(row: &ExportRow) -> Value {
 pub async fn run(config: Config, format: Format, with_identity: bool) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir)?;
     let store = Store::connect(&config.database_url(), &config.case_prefix).await?;
+    let actor = std::env::var("USER").unwrap_or_else(|_| "cli".into());
+    store
+        .audit(
+            &format!("cli:{actor}"),
+            "export",
+            None,
+            None,
+            serde_json::json!({"with_identity": with_identity}),
+        )
+        .await?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut csv_writer = None;

@@ -5,6 +5,7 @@
 //! Ids of reports and cases are allocated by the application in blocks, so that one batch of the
 //! group-commit writer is a handful of multi-row statements in one transaction.
 
+mod audit;
 mod batch;
 mod cases;
 mod read;

@@ -21,6 +21,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/reports/{id}", web::get().to(get_report))
         .route("/api/v1/cases/{id}", web::get().to(get_case))
         .route("/api/v1/queue", web::get().to(queue))
+        .route(
+            "/api/v1/reports/{id}/reveal",
+            web::post().to(reveal_identity),
+        )
         .route("/api/v1/receipts/{code}", web::get().to(get_receipt))
         .route("/api/v1/receipts/{code}", web::post().to(post_receipt))
         .route(
@@ -260,6 +264,16 @@ async fn search(
         params.limit.unwrap_or(20),
     )
     .map_err(|e| bad_query(&e))?;
+    app.store
+        .audit(
+            &user.0.name,
+            "search",
+            None,
+            None,
+            serde_json::json!({"q": params.q, "filters": format!("{:?}", params.filters)}),
+        )
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
     let Some(query) = scoped(&scope_of(&app, &user), query) else {
         return Ok(
             HttpResponse::Ok().json(serde_json::json!({"total": 0, "hits": [], "facets": {}}))
@@ -807,4 +821,58 @@ async fn post_receipt(
         .map_err(|e| ApiError::internal(&e))?;
     Ok(HttpResponse::Created()
         .json(serde_json::json!({"status": "added", "message": "补充材料已收到"})))
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct RevealBody {
+    reason: String,
+}
+
+/// Showing a reporter's identity is an act: an officer of the handling jurisdiction asks with a
+/// reason; it is shown, and an audit entry records who, when and why.
+async fn reveal_identity(
+    app: web::Data<App>,
+    user: AuthUser,
+    id: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    use crate::store::Role;
+    let id = parse_id(&id, "举报")?;
+    let body: RevealBody = parse_json(&read_body(payload, app.config.max_body_bytes).await?)?;
+    require_reason(&body.reason)?;
+    let report = app
+        .store
+        .report(id)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .ok_or_else(|| ApiError::not_found("举报"))?;
+    let scope = scope_of(&app, &user);
+    let case = visible_case(&app, &scope, report.case_id)
+        .await
+        .map_err(|_| ApiError::not_found("举报"))?;
+    let handles_it = case.handling == "home" && scope.covers_home || scope.covers(&case.handling);
+    if !matches!(user.0.role, Role::Officer | Role::Admin) || !handles_it {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "not_entitled",
+            "只有承办单位的办案人员可以查看举报人身份",
+            "only officers of the handling jurisdiction may see the reporter's identity",
+        ));
+    }
+    let identity = app
+        .store
+        .reporter_identity(id)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    app.store
+        .audit(
+            &user.0.name,
+            "reveal_identity",
+            Some(&format!("report:{id}")),
+            Some(&body.reason),
+            serde_json::json!({"case_id": case.id}),
+        )
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({"report_id": id, "reporter": identity})))
 }

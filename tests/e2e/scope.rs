@@ -22,7 +22,8 @@ fn users_see_their_subtree_only() {
         let r = c
             .post(server.url("/api/v1/reports"))
             .bearer_auth(&operator)
-            .json(&json!({"channel": "hotline_12350", "external_id": "S-1", "received_at": "2024-04-01T09:00:00+08:00",
+            .json(&json!({"channel": "hotline_12350", "external_id": "S-1",                 "received_at": "2024-04-01T09:00:00+08:00",
+                "reporter": {"name": "李秘密", "phone": "13912345678"},
                 "text": "来电人反映鞍山市铁东区宏达安全技术培训学校培训档案造假，签到表都是代签的。"}))
             .send()
             .unwrap();
@@ -98,5 +99,48 @@ fn users_see_their_subtree_only() {
             .send()
             .unwrap();
         assert_eq!(r.status().as_u16(), 404, "no write out of scope either");
+
+        // Identity: shown to an officer of the handling jurisdiction who gives a reason, audited.
+        let reveal = |token: &str, reason: &str| {
+            let r = c
+                .post(server.url(&format!("/api/v1/reports/{report}/reveal")))
+                .bearer_auth(token)
+                .json(&json!({"reason": reason}))
+                .send()
+                .unwrap();
+            (
+                r.status().as_u16(),
+                r.json::<Value>().unwrap_or(Value::Null),
+            )
+        };
+        assert_eq!(reveal(&tiedong, "").0, 400, "a reason is required");
+        assert_eq!(reveal(&anshan, "核实").0, 403, "a leader sees no identity");
+        assert_eq!(reveal(&tiexi, "核实").0, 404, "out of scope: not found");
+        let (status, shown) = reveal(&tiedong, "需电话联系举报人核实细节");
+        assert_eq!(status, 200, "{shown}");
+        assert_eq!(shown["reporter"]["name"], "李秘密");
+        let (_, report_json) = get(
+            &c,
+            &server.url(&format!("/api/v1/reports/{report}")),
+            &tiedong,
+        );
+        assert!(
+            !report_json.to_string().contains("李秘密"),
+            "reads without the act carry no identity"
+        );
+        server.kill();
+        let (code, out, _) = dep.run(&["audit"], "");
+        assert_eq!(code, 0);
+        assert!(
+            out.contains("reveal_identity")
+                && out.contains("需电话联系举报人核实细节")
+                && out.contains("tiedong"),
+            "{out}"
+        );
+        assert!(out.contains("\"search\""), "searches are audited: {out}");
+        assert!(
+            !out.contains("李秘密") && !out.contains("13912345678"),
+            "the audit log carries no identity"
+        );
     }
 }
