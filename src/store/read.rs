@@ -189,20 +189,31 @@ impl Store {
         keys: &[(String, String)],
     ) -> anyhow::Result<std::collections::HashMap<(String, String), (i64, i64, String)>> {
         let mut found = std::collections::HashMap::new();
-        for chunk in keys.chunks(500) {
-            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-            let sql = format!(
-                "SELECT r.channel, r.external_id, r.id, r.case_id, c.case_no FROM reports r \
-                 JOIN cases c ON c.id = r.case_id WHERE r.external_id IN ({})",
-                placeholders.join(", ")
-            );
-            let mut query = sqlx::query(&sql);
-            for (_, external_id) in chunk {
-                query = query.bind(external_id.clone());
-            }
-            for row in query.fetch_all(self.pool()).await? {
-                let key: (String, String) = (row.try_get(0)?, row.try_get(1)?);
-                if chunk.contains(&key) {
+        // Per channel, so that the lookup uses the `(channel, external_id)` unique index: with
+        // `external_id` alone it was a scan of every report, once per batch.
+        let mut per_channel: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+        for (channel, external_id) in keys {
+            per_channel
+                .entry(channel.as_str())
+                .or_default()
+                .push(external_id.as_str());
+        }
+        for (channel, ids) in per_channel {
+            for chunk in ids.chunks(250) {
+                let placeholders: Vec<String> =
+                    (2..=chunk.len() + 1).map(|i| format!("${i}")).collect();
+                let sql = format!(
+                    "SELECT r.channel, r.external_id, r.id, r.case_id, c.case_no FROM reports r \
+                     JOIN cases c ON c.id = r.case_id \
+                     WHERE r.channel = $1 AND r.external_id IN ({})",
+                    placeholders.join(", ")
+                );
+                let mut query = sqlx::query(&sql).bind(channel.to_string());
+                for external_id in chunk {
+                    query = query.bind(external_id.to_string());
+                }
+                for row in query.fetch_all(self.pool()).await? {
+                    let key: (String, String) = (row.try_get(0)?, row.try_get(1)?);
                     found.insert(key, (row.try_get(2)?, row.try_get(3)?, row.try_get(4)?));
                 }
             }

@@ -39,7 +39,7 @@ struct Receiver {
 
 impl Receiver {
     fn start(script: &Path, port: u16, out: &Path) -> Receiver {
-        let child = Command::new("python3")
+        let mut child = Command::new("python3")
             .arg("-W")
             .arg("ignore")
             .arg(script)
@@ -56,6 +56,8 @@ impl Receiver {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("the SMTP receiver did not listen on {port}");
     }
 
