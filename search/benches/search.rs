@@ -141,7 +141,14 @@ fn main() {
         .map(|(t, p50, max)| format!("{t:?} {:.1}/{:.1}", ms(*p50), ms(*max)))
         .collect();
     println!("  slowest texts (p50/max ms): {}", line.join(", "));
-    for text in ["电工证", "假证 网站", "考", "高处作业"] {
+    for text in [
+        "电工证",
+        "假证 网站",
+        "考",
+        "高处作业",
+        "包过。交",
+        "电工证，焊工证",
+    ] {
         for sort in [Sort::Relevance, Sort::Newest] {
             let q = Query {
                 sort,

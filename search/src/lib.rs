@@ -57,6 +57,7 @@ mod query;
 mod schema;
 mod snippet;
 mod types;
+mod verify;
 
 pub use analysis::fold;
 pub use error::SearchError;

@@ -10,9 +10,10 @@ use tantivy::query::{
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::Term;
 
-use crate::analysis::{fold, runs, words};
+use crate::analysis::{fold, is_word_char, runs, words};
 use crate::schema::Fields;
 use crate::types::{Query, MAX_LIMIT, MAX_OFFSET, MAX_QUERY_CHARS};
+use crate::verify::VerifiedQuery;
 use crate::SearchError;
 
 /// Most terms a query may have.
@@ -28,6 +29,24 @@ const WORD_BOOST: f32 = 1.5;
 pub(crate) struct Term_ {
     pub runs: Vec<Vec<char>>,
     pub exclude: bool,
+    /// For a term with separators between its runs (`包过。交`): the folded term from its first
+    /// to its last word character, which a report must contain as written. The runs alone
+    /// only select the candidates.
+    pub exact: Option<String>,
+}
+
+/// The folded piece without its leading and trailing separators, when separators remain
+/// inside it (more than one run).
+fn exact_piece(folded: &str, runs: &[Vec<char>]) -> Option<String> {
+    if runs.len() < 2 {
+        return None;
+    }
+    let start = folded.find(is_word_char)?;
+    let end = folded
+        .char_indices()
+        .rfind(|(_, c)| is_word_char(*c))
+        .map(|(i, c)| i + c.len_utf8())?;
+    folded.get(start..end).map(str::to_string)
 }
 
 /// Splits the user's text into terms: whitespace separates, `"…"` groups, leading `-` excludes.
@@ -85,9 +104,15 @@ pub(crate) fn parse_text(text: &str) -> Result<Vec<Term_>, SearchError> {
     let mut had_text = false;
     for (s, exclude) in raw {
         had_text |= !s.is_empty();
-        let runs = runs(&fold(&s));
+        let folded = fold(&s);
+        let runs = runs(&folded);
         if !runs.is_empty() {
-            terms.push(Term_ { runs, exclude });
+            let exact = exact_piece(&folded, &runs);
+            terms.push(Term_ {
+                runs,
+                exclude,
+                exact,
+            });
         }
     }
     if terms.len() > MAX_TERMS {
@@ -253,6 +278,31 @@ pub(crate) fn required_terms(q: &Query, f: &Fields) -> Result<Vec<Term>, SearchE
     Ok(out)
 }
 
+/// The documents containing a term: those containing all its runs, and for a term with
+/// separators inside, only those of them whose stored text contains it as written.
+fn term_query(f: &Fields, t: &Term_) -> Option<Box<dyn TQuery>> {
+    let mut parts: Vec<Box<dyn TQuery>> = t
+        .runs
+        .iter()
+        .filter_map(|r| substring_query(f, r))
+        .collect();
+    let candidates: Box<dyn TQuery> = match parts.len() {
+        0 => return None,
+        1 => parts.pop()?,
+        _ => Box::new(BooleanQuery::new(
+            parts.into_iter().map(|q| (Occur::Must, q)).collect(),
+        )),
+    };
+    Some(match &t.exact {
+        None => candidates,
+        Some(needle) => Box::new(VerifiedQuery::new(
+            candidates,
+            needle.clone(),
+            vec![f.title, f.text, f.subject_name, f.external_id, f.case_no],
+        )),
+    })
+}
+
 /// Checks the query and builds the tantivy query, with or without the ranking clauses
 /// (should-clauses on title, subject and jieba words: they change the scores, never the
 /// matches). Returns the positive runs for snippets.
@@ -281,21 +331,15 @@ pub(crate) fn build_with(
     let mut positive = Vec::new();
     for t in &terms {
         if t.exclude {
-            let parts: Vec<(Occur, Box<dyn TQuery>)> = t
-                .runs
-                .iter()
-                .filter_map(|r| substring_query(f, r))
-                .map(|q| (Occur::Must, q))
-                .collect();
-            if !parts.is_empty() {
-                clauses.push((Occur::MustNot, Box::new(BooleanQuery::new(parts))));
+            if let Some(q) = term_query(f, t) {
+                clauses.push((Occur::MustNot, q));
             }
             continue;
         }
+        if let Some(q) = term_query(f, t) {
+            clauses.push((Occur::Must, q));
+        }
         for r in &t.runs {
-            if let Some(sq) = substring_query(f, r) {
-                clauses.push((Occur::Must, sq));
-            }
             if ranking {
                 if let Some(tq) = bigram_substring_query(f.title_gram, r) {
                     clauses.push((Occur::Should, Box::new(BoostQuery::new(tq, TITLE_BOOST))));
@@ -386,6 +430,25 @@ mod tests {
             parse_text("？？"),
             Err(SearchError::BadQuery { .. })
         ));
+    }
+
+    #[test]
+    fn pieces_with_separators_inside_are_exact() {
+        let exact = |s: &str| -> Vec<Option<String>> {
+            parse_text(s)
+                .unwrap()
+                .into_iter()
+                .map(|t| t.exact)
+                .collect()
+        };
+        assert_eq!(exact("包过。交"), vec![Some("包过。交".into())]);
+        assert_eq!(exact("包過，交"), vec![Some("包过,交".into())]);
+        assert_eq!(
+            exact("，包过,交。 电工证。"),
+            vec![Some("包过,交".into()), None]
+        );
+        assert_eq!(exact("-a-b"), vec![Some("a-b".into())]);
+        assert_eq!(exact("\"电工  证\""), vec![Some("电工 证".into())]);
     }
 
     #[test]

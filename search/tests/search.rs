@@ -155,6 +155,95 @@ fn substrings_are_found_across_width_and_script() {
 }
 
 #[test]
+fn pieces_with_punctuation_inside_match_as_written() {
+    let index = SearchIndex::open_in_ram().unwrap();
+    let mut docs = vec![
+        doc(1, "电工证包过。交3800元"),
+        doc(2, "电工证包过，交3800元"),
+        doc(3, "电工证包过,交3800元"),
+        doc(4, "包过的学校，交钱就行"),
+        doc(5, "交了钱也不一定包过。"),
+        doc(6, "同时办电工证，焊工证，价格优惠"),
+        doc(7, "焊工证和电工证都能办"),
+        doc(8, "電工證，焊工證一起考"),
+        doc(9, "包过 。交钱"),
+    ];
+    docs[1].channel = "hotline_12345".into();
+    docs[5].title = Some("举报包过。交钱".into());
+    index.upsert(docs).unwrap();
+    index.commit(1).unwrap();
+
+    // Before the fix, the runs of the piece were an AND anywhere in the report (1–5, 9).
+    assert_eq!(set(&index, "包过。交"), BTreeSet::from([1, 6]), "title too");
+    assert_eq!(
+        set(&index, "包过，交"),
+        BTreeSet::from([2, 3]),
+        "full-width and half-width commas fold alike"
+    );
+    assert_eq!(set(&index, "包过,交"), BTreeSet::from([2, 3]));
+    assert_eq!(
+        set(&index, "\"包过，交\""),
+        BTreeSet::from([2, 3]),
+        "quoted"
+    );
+    assert_eq!(
+        set(&index, "，包过，交，"),
+        BTreeSet::from([2, 3]),
+        "leading and trailing separators do not count"
+    );
+    assert_eq!(
+        set(&index, "电工证，焊工证"),
+        BTreeSet::from([6, 8]),
+        "simplified query, traditional text"
+    );
+    assert_eq!(set(&index, "電工證，焊工證"), BTreeSet::from([6, 8]));
+    assert!(set(&index, "包过。。交").is_empty());
+    assert_eq!(
+        set(&index, "\"包过 。交\""),
+        BTreeSet::from([9]),
+        "a quoted piece with a space is exact too"
+    );
+    // Excluding such a piece excludes only the reports containing it as written.
+    assert_eq!(
+        set(&index, "包过 -包过。交"),
+        BTreeSet::from([2, 3, 4, 5, 9])
+    );
+    // Combined with other terms.
+    assert_eq!(set(&index, "3800 包过，交"), BTreeSet::from([2, 3]));
+
+    // The total and the facets count the verified set, whatever the page.
+    for sort in [Sort::Relevance, Sort::Newest] {
+        let r = index
+            .search(&Query {
+                limit: 1,
+                sort,
+                ..Query::text("包过，交")
+            })
+            .unwrap();
+        assert_eq!(r.total, 2);
+        assert_eq!(r.hits.len(), 1);
+        assert!([2, 3].contains(&r.hits[0].report_id));
+        assert_eq!(
+            r.facets["channel"],
+            vec![("hotline_12345".into(), 1), ("web_form".into(), 1)]
+        );
+        let r = index
+            .search(&Query {
+                offset: 1,
+                sort,
+                ..Query::text("包过，交")
+            })
+            .unwrap();
+        assert_eq!(r.total, 2);
+        assert_eq!(r.hits.len(), 1);
+    }
+    let r = index.search(&Query::text("包过。交")).unwrap();
+    assert_eq!(r.total, 2);
+    let n: u64 = r.facets["channel"].iter().map(|(_, n)| n).sum();
+    assert_eq!(n, 2);
+}
+
+#[test]
 fn empty_text_matches_all_and_filters_apply() {
     let index = small_index();
     assert_eq!(index.search(&Query::default()).unwrap().total, 4);
