@@ -315,7 +315,7 @@ async fn write_batch(
     let existing = store.find_by_keys(&keys).await?;
     let mut first_of_key: HashMap<&(String, String), usize> = HashMap::new();
     let mut slots = Vec::with_capacity(batch.len());
-    let mut items = Vec::new();
+    let mut items: Vec<BatchItem> = Vec::new();
     let mut item_of_report: HashMap<i64, usize> = HashMap::new();
     for (i, q) in batch.iter_mut().enumerate() {
         let key = &keys[i];
@@ -335,7 +335,31 @@ async fn write_batch(
         first_of_key.insert(key, i);
         let s = &mut q.submission;
         let probe = probe_for(&s.envelope, &s.analysis);
-        let decision = dedup.read().expect("not poisoned").decide(&probe);
+        let mut decision = dedup.read().expect("not poisoned").decide(&probe);
+        // Nothing is dropped on a resemblance: only the very same content (the same fingerprint)
+        // is the same message; a near-identical text is stored, joined to the matter's case.
+        if let DedupDecision::SameMessage {
+            report_id,
+            case_id,
+            jaccard,
+            reasons,
+            summary,
+        } = &decision
+        {
+            let earlier = match item_of_report.get(report_id) {
+                Some(&k) => Some(items[k].fingerprint.clone()),
+                None => store.fingerprint(*report_id).await?,
+            };
+            if earlier.as_deref() != Some(s.analysis.fingerprint.as_str()) {
+                decision = DedupDecision::SameMatter {
+                    case_id: *case_id,
+                    report_id: *report_id,
+                    score: *jaccard,
+                    reasons: reasons.clone(),
+                    summary: summary.clone(),
+                };
+            }
+        }
         if let DedupDecision::SameMessage {
             report_id, case_id, ..
         } = &decision

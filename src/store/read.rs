@@ -221,6 +221,18 @@ impl Store {
         Ok(found)
     }
 
+    /// The content fingerprint of a stored report.
+    pub async fn fingerprint(&self, report_id: i64) -> anyhow::Result<Option<String>> {
+        let row = sqlx::query("SELECT fingerprint FROM reports WHERE id = $1")
+            .bind(report_id)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(match row {
+            Some(r) => Some(r.try_get(0)?),
+            None => None,
+        })
+    }
+
     /// A report by id.
     pub async fn report(&self, id: i64) -> anyhow::Result<Option<ReportRow>> {
         let row = sqlx::query(&format!(
