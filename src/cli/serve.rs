@@ -18,9 +18,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 tracing::error!(error = %format!("{e:#}"), "search indexing failed; retrying");
                 tokio::time::sleep(std::time::Duration::from_secs(1)).await;
             }
-            // Wake on a commit, or every few seconds to pick up other nodes' writes.
-            let _ =
+            // Wake on a commit, or every few seconds to pick up other nodes' writes. After a
+            // commit, wait a moment so that a burst of commits becomes one index commit: the
+            // index's commit (fsync, merge) costs far more than one batch of the writer.
+            let woken =
                 tokio::time::timeout(std::time::Duration::from_secs(5), committed.notified()).await;
+            if woken.is_ok() {
+                tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+            }
         }
     });
     if let Some(smtp) = app.config.smtp.clone() {
