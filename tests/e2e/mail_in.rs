@@ -113,6 +113,35 @@ impl Dovecot {
         Some(dovecot)
     }
 
+    /// Stops the server (as a crash or a restart by its admin would) and starts it again on the
+    /// same port with the same mail store.
+    pub fn restart(&mut self, down_for: Duration) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", self.port)).is_ok() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(down_for);
+        let root = self.dir.path();
+        self.child = Command::new(dovecot_binary().expect("dovecot was found before"))
+            .arg("-F")
+            .arg("-c")
+            .arg(root.join("dovecot.conf"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("respawn dovecot");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "dovecot did not come back");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// A logged-in IMAP connection.
     pub fn imap(&self) -> Imap {
         let stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
@@ -462,6 +491,55 @@ fn killing_the_poller_loses_and_doubles_nothing() {
         let st = status(&dep);
         assert_eq!(st["attachments"].as_array().unwrap().len(), n);
     }
+}
+
+#[test]
+fn killing_the_imap_server_mid_fetch_loses_and_doubles_nothing() {
+    let Some(mut dovecot) = Dovecot::start() else {
+        return;
+    };
+    let dep = Deployment::new(crate::helpers::Backend::Sqlite);
+    write_config(&dep, &dovecot.config(""));
+    let n = 200;
+    let mails: Vec<Vec<u8>> = (0..n).map(generated).collect();
+    dovecot.imap().append_all("INBOX", &mails);
+    let mut poller = dep
+        .command()
+        .args(["mail", "poll"])
+        .env(PASSWORD_ENV, PASSWORD)
+        .env("TIPLINE_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The server goes away twice while the poller is fetching, and comes back.
+    for at_ms in [300u64, 900] {
+        std::thread::sleep(Duration::from_millis(at_ms));
+        dovecot.restart(Duration::from_millis(500));
+    }
+    // The running poller reconnects and finishes by itself.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        if dovecot.imap().search("INBOX", "UNSEEN").is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the poller did not recover after the server came back"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let _ = poller.kill();
+    let _ = poller.wait();
+    let rows = export(&dep);
+    let rows = by_id(&rows);
+    for i in 0..n {
+        assert!(
+            rows.contains_key(&format!("<gen-{i}@example.net>")),
+            "mail {i} is stored"
+        );
+    }
+    assert_eq!(rows.len(), n, "nothing doubled");
 }
 
 #[test]
