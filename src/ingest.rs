@@ -350,7 +350,27 @@ async fn write_batch(
                 Some(&k) => Some(items[k].fingerprint.clone()),
                 None => store.fingerprint(*report_id).await?,
             };
-            if earlier.as_deref() != Some(s.analysis.fingerprint.as_str()) {
+            let earlier_key = match item_of_report.get(report_id) {
+                Some(&k) => items[k].subject.as_ref().map(|r| r.key.clone()),
+                None => store.subject_key_of(*report_id).await?,
+            };
+            let subjects_differ = match (&s.analysis.extraction.subject_name, earlier_key) {
+                (Some(name), Some(earlier_key)) => {
+                    let key = intake::dedup::subject_key_in(
+                        &intake::normalize_text(name),
+                        &probe.place_names,
+                    );
+                    !key.is_empty() && key != earlier_key
+                }
+                _ => false,
+            };
+            if earlier.as_deref() != Some(s.analysis.fingerprint.as_str()) && subjects_differ {
+                // The same wording about another subject is another matter.
+                decision = DedupDecision::New {
+                    subject_key: None,
+                    related: Vec::new(),
+                };
+            } else if earlier.as_deref() != Some(s.analysis.fingerprint.as_str()) {
                 decision = DedupDecision::SameMatter {
                     case_id: *case_id,
                     report_id: *report_id,

@@ -304,3 +304,45 @@ fn no_panic_on_odd_input_and_serde_round_trip() {
     }
     assert!(ix.memory_bytes() > 0);
 }
+
+/// Regression (found with `tipline generate`): brands differing in their first characters are
+/// different subjects however alike the rest of the name and the wording, and "在线" stays inside
+/// a name instead of cutting it.
+#[test]
+fn similar_names_of_different_brands_and_online_platforms_stay_apart() {
+    let mut ix = DedupIndex::new();
+    let text = |n: &str| {
+        format!("网上有个叫“{n}”的网站，仿冒应急管理部的证书查询平台，买来的假证在上面能查到。")
+    };
+    let first = probe(
+        &text("金川证书查询网"),
+        Some("金川证书查询网"),
+        &[Category::F1],
+        None,
+        0,
+    );
+    ix.insert(1, 1, &first);
+    let other = probe(
+        &text("顺川证书查询网"),
+        Some("顺川证书查询网"),
+        &[Category::F1],
+        None,
+        1,
+    );
+    assert!(
+        !matches!(
+            ix.decide(&other),
+            DedupDecision::SameMatter { .. } | DedupDecision::Repeat { .. }
+        ),
+        "another brand is another subject"
+    );
+    let keys = intake::dedup::subject_keys_in_text(
+        &normalize_text("东城区的泰川在线学习平台可以挂课"),
+        &[],
+    );
+    assert!(keys.iter().any(|k| k.contains("泰川")), "{keys:?}");
+    assert_ne!(
+        subject_key("泰川在线学习平台"),
+        subject_key("安邦在线学习平台")
+    );
+}

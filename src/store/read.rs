@@ -233,6 +233,15 @@ impl Store {
         })
     }
 
+    /// The subject key recorded for a stored report, if any.
+    pub async fn subject_key_of(&self, report_id: i64) -> anyhow::Result<Option<String>> {
+        let row = sqlx::query("SELECT subject_key FROM reports WHERE id = $1")
+            .bind(report_id)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.and_then(|r| opt_text(&r, "subject_key")))
+    }
+
     /// A report by id.
     pub async fn report(&self, id: i64) -> anyhow::Result<Option<ReportRow>> {
         let row = sqlx::query(&format!(

@@ -132,6 +132,7 @@ const GENERIC: &[&str] = &[
     "线上",
     "在线",
     "学习",
+    "学习",
     "全国",
     "国家",
     "中国",
@@ -199,6 +200,9 @@ const STOPS: &[&str] = &[
     "被", "把", "让", "说", "为", "去", "从", "由", "内", "一家", "这家", "那家", "有家", "一个",
     "有个", "这个", "那个", "一所", "某", "该", "此",
 ];
+
+/// Words that begin with a stop word but belong inside names.
+const BOUND_WORDS: &[&str] = &["在线", "和平", "和谐", "为民", "对外", "内蒙"];
 
 /// Characters of running clauses that institution names practically never contain: a candidate name
 /// holding one is a piece of a sentence ("请依法查处并倒查平台", "来电人不清楚网站").
@@ -452,7 +456,13 @@ pub(crate) fn mentions(folded: &str, places: &[String]) -> Vec<String> {
         }
         let mut run = &head[start..];
         // The name starts after the last stop word inside the run.
-        if let Some(last) = STOP_AC.find_iter(run).last() {
+        // The last stop word starts the name, unless it is the first half of a word that belongs
+        // to names (在线, 为民, 和平 …: a stop word followed by a name character it is bound to).
+        if let Some(last) = STOP_AC
+            .find_iter(run)
+            .filter(|m| !BOUND_WORDS.iter().any(|w| run[m.start()..].starts_with(w)))
+            .last()
+        {
             run = &run[last.end()..];
         }
         // Digits opening the run are dates or counts, not names.
@@ -547,7 +557,10 @@ pub(crate) fn keys_match(a: &str, b: &str) -> Option<(f32, &'static str)> {
         return Some((0.85, "包含"));
     }
     let nl = char_len(long);
-    if ns >= 3 && ns * 4 >= nl * 3 {
+    // A brand is told apart by its first characters (金川 / 顺川 …证书查询网): a small edit
+    // elsewhere is a typo or a variant form, an edit there is another subject.
+    let same_start = short.chars().take(2).eq(long.chars().take(2));
+    if ns >= 3 && ns * 4 >= nl * 3 && same_start {
         let d = levenshtein(short, long);
         let sim = 1.0 - d as f32 / nl as f32;
         if sim >= 0.75 {
