@@ -74,6 +74,9 @@ pub enum MailError {
     TooLarge(usize),
     /// A mail, but nothing in it to report: no subject, no text, no attachment.
     Empty,
+    /// An automatic message (`Auto-Submitted`, RFC 3834): an out-of-office answer, a bounce, or
+    /// our own receipt coming back. Taking it as a report could make mail loop.
+    AutoSubmitted(String),
 }
 
 impl MailError {
@@ -85,6 +88,11 @@ impl MailError {
                 format!("邮件过大：{n} 字节，最多 {MAX_RAW_BYTES} 字节（too large: {n} bytes)")
             }
             MailError::Empty => "邮件没有主题、正文或附件（empty mail）".to_string(),
+            MailError::AutoSubmitted(kind) => {
+                format!(
+                    "自动发送的邮件（Auto-Submitted: {kind}），不作为举报受理（automatic message）"
+                )
+            }
         }
     }
 }
@@ -137,6 +145,12 @@ pub fn parse_mail_with(
         return Err(MailError::NotAMail(
             "没有发件人、日期、主题或邮件编号等邮件头",
         ));
+    }
+    if let Some(kind) = message.header("Auto-Submitted").and_then(|h| h.as_text()) {
+        let kind = kind.trim().to_ascii_lowercase();
+        if !kind.is_empty() && kind != "no" {
+            return Err(MailError::AutoSubmitted(kind.chars().take(40).collect()));
+        }
     }
 
     let external_id = match message.message_id().map(str::trim) {
@@ -657,6 +671,14 @@ mod tests {
 
     fn text(p: &ParsedMail) -> &str {
         p.wire.text.as_deref().unwrap()
+    }
+
+    #[test]
+    fn automatic_messages_are_not_reports() {
+        let auto = b"From: a@example.cn\r\nMessage-ID: <r@x>\r\nSubject: =?UTF-8?B?5Zue5omn?=\r\nAuto-Submitted: auto-generated\r\n\r\nbody\r\n";
+        assert!(matches!(parse(auto), Err(MailError::AutoSubmitted(k)) if k == "auto-generated"));
+        let human = b"From: a@example.cn\r\nMessage-ID: <h@x>\r\nSubject: report\r\nAuto-Submitted: no\r\n\r\nbody\r\n";
+        assert!(parse(human).is_ok());
     }
 
     #[test]
