@@ -241,6 +241,29 @@ struct SearchParams {
     limit: Option<usize>,
 }
 
+/// Parses a request's query string; a malformed one is a 400.
+fn query_params<T: serde::de::DeserializeOwned>(
+    req: &actix_web::HttpRequest,
+) -> Result<T, ApiError> {
+    web::Query::<T>::from_query(req.query_string())
+        .map(web::Query::into_inner)
+        .map_err(|e| bad_query(&e.to_string()))
+}
+
+/// Runs a read of the search index off the async threads; a query the index rejects is a 400.
+async fn on_index<T: Send + 'static>(
+    app: &App,
+    read: impl FnOnce(&search::SearchIndex) -> Result<T, search::SearchError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let index = app.indexer.index().clone();
+    match web::block(move || read(&index)).await {
+        Err(e) => Err(ApiError::internal(&anyhow::anyhow!("search task: {e}"))),
+        Ok(Err(search::SearchError::BadQuery { message })) => Err(bad_query(&message)),
+        Ok(Err(e)) => Err(ApiError::internal(&e.into())),
+        Ok(Ok(value)) => Ok(value),
+    }
+}
+
 fn bad_query(message: &str) -> ApiError {
     ApiError::new(
         StatusCode::BAD_REQUEST,
@@ -255,8 +278,7 @@ async fn search(
     user: AuthUser,
     req: actix_web::HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let params = web::Query::<SearchParams>::from_query(req.query_string())
-        .map_err(|e| bad_query(&e.to_string()))?;
+    let params = query_params::<SearchParams>(&req)?;
     let query = crate::cli::search::build_query(
         &params.q,
         &params.filters,
@@ -279,15 +301,7 @@ async fn search(
             HttpResponse::Ok().json(serde_json::json!({"total": 0, "hits": [], "facets": {}}))
         );
     };
-    let index = app.indexer.index().clone();
-    let results = web::block(move || index.search(&query))
-        .await
-        .map_err(|e| ApiError::internal(&anyhow::anyhow!("search task: {e}")))?;
-    let results = match results {
-        Ok(r) => r,
-        Err(search::SearchError::BadQuery { message }) => return Err(bad_query(&message)),
-        Err(e) => return Err(ApiError::internal(&e.into())),
-    };
+    let results = on_index(&app, move |index| index.search(&query)).await?;
     let facets: serde_json::Map<String, serde_json::Value> = results
         .facets
         .iter()
@@ -469,8 +483,7 @@ async fn monthly_counts(
     user: AuthUser,
     req: actix_web::HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let params = web::Query::<MonthlyParams>::from_query(req.query_string())
-        .map_err(|e| bad_query(&e.to_string()))?;
+    let params = query_params::<MonthlyParams>(&req)?;
     let group = match params.group.as_deref().filter(|g| !g.is_empty()) {
         None => None,
         Some(g) => Some(
@@ -487,14 +500,7 @@ async fn monthly_counts(
             HttpResponse::Ok().json(serde_json::json!({"group": params.group, "counts": []}))
         );
     };
-    let index = app.indexer.index().clone();
-    let counts = web::block(move || index.counts_by_month(&query, group))
-        .await
-        .map_err(|e| ApiError::internal(&anyhow::anyhow!("count task: {e}")))?
-        .map_err(|e| match e {
-            search::SearchError::BadQuery { message } => bad_query(&message),
-            e => ApiError::internal(&e.into()),
-        })?;
+    let counts = on_index(&app, move |index| index.counts_by_month(&query, group)).await?;
     let rows: Vec<serde_json::Value> = counts
         .into_iter()
         .map(|(month, value, count)| serde_json::json!({"month": month, "value": value, "count": count}))
@@ -672,9 +678,7 @@ async fn queue(
     user: AuthUser,
     req: actix_web::HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let filter = web::Query::<crate::store::QueueFilter>::from_query(req.query_string())
-        .map_err(|e| bad_query(&e.to_string()))?
-        .into_inner();
+    let filter = query_params::<crate::store::QueueFilter>(&req)?;
     let scope = scope_of(&app, &user);
     let now = chrono::Utc::now();
     let now_text = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -724,8 +728,7 @@ async fn platform_replies(
     user: AuthUser,
     req: actix_web::HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let params = web::Query::<RepliesParams>::from_query(req.query_string())
-        .map_err(|e| bad_query(&e.to_string()))?;
+    let params = query_params::<RepliesParams>(&req)?;
     let scope = scope_of(&app, &user);
     let rows = app
         .store
