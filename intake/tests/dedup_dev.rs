@@ -19,6 +19,11 @@ fn shared() -> PathBuf {
 fn load_cases() -> Option<Vec<Value>> {
     let path = shared().join("cases/dev.jsonl");
     let Ok(text) = std::fs::read_to_string(&path) else {
+        assert!(
+            std::env::var("TIPLINE_TEST_REQUIRE_ALL").is_err(),
+            "TIPLINE_TEST_REQUIRE_ALL is set but {} is missing",
+            path.display()
+        );
         eprintln!("skipping: {} is absent", path.display());
         return None;
     };

@@ -10,6 +10,11 @@ fn dev_set_kind_and_categories() {
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/cases/dev.jsonl");
     let Some(rows) = common::load(&path) else {
+        assert!(
+            std::env::var("TIPLINE_TEST_REQUIRE_ALL").is_err(),
+            "TIPLINE_TEST_REQUIRE_ALL is set but {} is missing",
+            path.display()
+        );
         println!("skipped: {} not found", path.display());
         return;
     };

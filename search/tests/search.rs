@@ -530,6 +530,11 @@ struct Case {
 fn load_cases() -> Option<Vec<Case>> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/cases/dev.jsonl");
     let Ok(raw) = std::fs::read_to_string(&path) else {
+        assert!(
+            std::env::var("TIPLINE_TEST_REQUIRE_ALL").is_err(),
+            "TIPLINE_TEST_REQUIRE_ALL is set but {} is missing",
+            path.display()
+        );
         eprintln!("skipped: {} is absent", path.display());
         return None;
     };

@@ -11,6 +11,11 @@ fn pipeline_dev_cases() {
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/cases/dev.jsonl");
     let Ok(data) = std::fs::read_to_string(&path) else {
+        assert!(
+            std::env::var("TIPLINE_TEST_REQUIRE_ALL").is_err(),
+            "TIPLINE_TEST_REQUIRE_ALL is set but {} is missing",
+            path.display()
+        );
         println!("skipped: {} not found", path.display());
         return;
     };
