@@ -27,6 +27,9 @@ pub struct Config {
     pub smtp: Option<crate::outbox::SmtpConfig>,
     /// Mailboxes to take reports from (`[[mailboxes]]`, IMAP); none polls no mail.
     pub mailboxes: Vec<crate::mail::MailboxConfig>,
+    /// Where replies to the 12345 platform are pushed (`[platform_12345]`); none pushes nothing
+    /// (the platform can still read them at `GET /api/v1/channels/12345/replies`).
+    pub platform_12345: Option<crate::outbox::platform::PlatformConfig>,
 }
 
 impl Default for Config {
@@ -41,6 +44,7 @@ impl Default for Config {
             triage: triage::TriageConfig::default(),
             smtp: None,
             mailboxes: Vec::new(),
+            platform_12345: None,
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod export;
 pub mod generate;
 pub mod import;
 pub mod mail;
+pub mod order_files;
 pub mod outbox;
 pub mod search;
 pub mod serve;

@@ -19,6 +19,7 @@
 //!
 //! The SQL of the outbox lives in [`queue`] (one text for SQLite and PostgreSQL, `$N` placeholders).
 
+pub mod platform;
 pub mod queue;
 pub mod smtp;
 pub mod templates;
@@ -163,13 +164,40 @@ impl SmtpConfig {
 
     /// The retry delay after `attempts` failed attempts (1, 2, …): base·2^(n−1), capped.
     pub fn backoff(&self, attempts: i64) -> std::time::Duration {
-        let base = self.backoff_base_secs.max(1);
-        let exp = u32::try_from(attempts.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
-        let secs = base
-            .saturating_mul(1u64 << exp)
-            .min(self.backoff_max_secs.max(1));
-        std::time::Duration::from_secs(secs)
+        backoff(self.backoff_base_secs, self.backoff_max_secs, attempts)
     }
+}
+
+/// The retry delay after `attempts` failed attempts (1, 2, …): `base_secs`·2^(n−1), capped at
+/// `max_secs` (both at least a second).
+pub fn backoff(base_secs: u64, max_secs: u64, attempts: i64) -> std::time::Duration {
+    let exp = u32::try_from(attempts.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
+    let secs = base_secs
+        .max(1)
+        .saturating_mul(1u64 << exp)
+        .min(max_secs.max(1));
+    std::time::Duration::from_secs(secs)
+}
+
+/// A secret from an environment variable or the first line of a file; none when neither is
+/// configured. `key` names the setting in messages.
+pub(crate) fn read_secret(
+    env: Option<&str>,
+    file: Option<&std::path::Path>,
+    key: &str,
+) -> anyhow::Result<Option<String>> {
+    use anyhow::Context;
+    if let Some(var) = env {
+        return std::env::var(var)
+            .map(Some)
+            .with_context(|| format!("{key}_env: environment variable {var} is not set"));
+    }
+    if let Some(file) = file {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read {key}_file {}", file.display()))?;
+        return Ok(Some(text.lines().next().unwrap_or("").trim().to_string()));
+    }
+    Ok(None)
 }
 
 /// One outbox row's payload (JSON). One recipient per row, so that each delivery is retried and
@@ -243,6 +271,7 @@ static PLAN: RwLock<Option<Plan>> = RwLock::new(None);
 /// Records whether mail is enqueued in this process and for which home jurisdiction. Without this
 /// call (or with no `[smtp]`), `commit_batch` writes no mail.
 pub fn configure(config: &crate::config::Config) {
+    platform::set_enabled(config.platform_12345.is_some());
     let plan = Plan {
         enabled: config.smtp.is_some(),
         home: config.triage.home.clone().filter(|h| !h.is_empty()),

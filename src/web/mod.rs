@@ -2,6 +2,7 @@
 //! shapes of the API.
 
 mod api;
+mod chain;
 mod error;
 mod openapi;
 mod receipts;
@@ -35,6 +36,7 @@ impl Server {
                 .app_data(state.clone())
                 .wrap(actix_web::middleware::Logger::new("%r %s %Dms").exclude("/healthz"))
                 .configure(api::routes)
+                .configure(chain::routes)
                 .default_service(web::to(|| async {
                     Err::<HttpResponse, _>(ApiError::not_found("该地址"))
                 }))

@@ -243,3 +243,17 @@ pub fn export(dep: &Deployment) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).expect("export line is JSON"))
         .collect()
 }
+
+/// `tipline outbox list --json` (with `--all`: delivered rows too).
+pub fn outbox_rows(dep: &Deployment, all: bool) -> Vec<serde_json::Value> {
+    let mut args = vec!["outbox", "list", "--json"];
+    if all {
+        args.push("--all");
+    }
+    let (code, out, err) = dep.run(&args, "");
+    assert_eq!(code, 0, "outbox list: {err}");
+    out.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect()
+}

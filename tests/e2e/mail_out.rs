@@ -3,7 +3,7 @@
 //! receives to a directory); SMTP down delays mail and loses none; nothing is sent twice, across a
 //! restart of the receiver and of tipline.
 
-use crate::helpers::{backends, free_port, Deployment};
+use crate::helpers::{backends, free_port, outbox_rows, Deployment};
 use reqwest::blocking::Client;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -174,15 +174,6 @@ fn post(client: &Client, url: &str, token: &str, body: &Value) -> Value {
     resp.json().expect("JSON answer")
 }
 
-fn outbox_list(dep: &Deployment) -> Vec<Value> {
-    let (code, out, err) = dep.run(&["outbox", "list", "--json"], "");
-    assert_eq!(code, 0, "outbox list: {err}");
-    out.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).expect("JSON line"))
-        .collect()
-}
-
 const REPORTER_NAME: &str = "欧阳测试名";
 const REPORTER_PHONE: &str = "13987654321";
 const REPORTER_EMAIL: &str = "whistle.ouyang@example.org";
@@ -341,7 +332,7 @@ poll_secs = 1
         for identity in [REPORTER_NAME, REPORTER_PHONE, REPORTER_EMAIL] {
             assert!(!notice.body.contains(identity), "identity in the notice");
         }
-        let listed = outbox_list(&dep);
+        let listed = outbox_rows(&dep, false);
         assert!(
             listed.is_empty(),
             "{backend:?}: nothing pending: {listed:?}"
@@ -359,7 +350,7 @@ poll_secs = 1
         );
         let deadline = Instant::now() + Duration::from_secs(60);
         let pending = loop {
-            let rows = outbox_list(&dep);
+            let rows = outbox_rows(&dep, false);
             if !rows.is_empty()
                 && rows.iter().all(|r| {
                     r["attempts"].as_i64().unwrap_or(0) > 0
@@ -390,7 +381,7 @@ poll_secs = 1
         let receiver = Receiver::start(&script, smtp_port, &inbox);
         let all = wait_for_mail(&inbox, 4 + expected_second, "after the receiver came back");
         let deadline = Instant::now() + Duration::from_secs(30);
-        while !outbox_list(&dep).is_empty() {
+        while !outbox_rows(&dep, false).is_empty() {
             assert!(Instant::now() < deadline, "{backend:?}: mail still pending");
             std::thread::sleep(Duration::from_millis(300));
         }

@@ -3,6 +3,7 @@
 
 mod cases_search;
 mod casework;
+mod chain;
 mod crash;
 mod helpers;
 mod import_export;
