@@ -52,37 +52,30 @@ pub struct PlatformConfig {
     /// Seconds before a push times out (then it is retried).
     #[serde(default = "default_timeout_secs")]
     pub timeout_secs: u64,
-    /// First retry delay; doubled per failed attempt.
-    #[serde(default = "default_backoff_base_secs")]
+    /// First retry delay; doubled per failed attempt (as for mail).
+    #[serde(default = "super::default_backoff_base_secs")]
     pub backoff_base_secs: u64,
-    /// Longest retry delay.
-    #[serde(default = "default_backoff_max_secs")]
+    /// Longest retry delay (as for mail).
+    #[serde(default = "super::default_backoff_max_secs")]
     pub backoff_max_secs: u64,
     /// Attempts after which a push is given up (a dead letter: `failed` in `tipline outbox list`).
     #[serde(default = "default_max_attempts")]
     pub max_attempts: i64,
-    /// Seconds between looks for due pushes when idle.
-    #[serde(default = "default_poll_secs")]
+    /// Seconds between looks for due pushes when idle (as for mail).
+    #[serde(default = "super::default_poll_secs")]
     pub poll_secs: u64,
     /// Pushes in flight at once (each to a different order).
     #[serde(default = "default_concurrency")]
     pub concurrency: usize,
 }
 
+// A platform answers within seconds or not at all; 30 attempts with the mail backoff (capped at
+// an hour) keep a reply trying for about a day, well inside a 12345 order's deadline.
 fn default_timeout_secs() -> u64 {
     10
 }
-fn default_backoff_base_secs() -> u64 {
-    30
-}
-fn default_backoff_max_secs() -> u64 {
-    3600
-}
 fn default_max_attempts() -> i64 {
     30
-}
-fn default_poll_secs() -> u64 {
-    2
 }
 fn default_concurrency() -> usize {
     4

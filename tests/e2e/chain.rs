@@ -2,14 +2,16 @@
 //! HTTP receiver that fails for a while, and one order it never accepts), extension requests (延期)
 //! and their decisions, and the platform's Excel/CSV exports taken by `tipline import`.
 
-use crate::helpers::{backends, export, outbox_rows, Backend, Deployment};
+use crate::helpers::{
+    backends, event_kinds, event_of, export, outbox_rows, wait_for, Backend, Deployment,
+};
 use reqwest::blocking::Client;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const TOKEN: &str = "push-secret-7f3a";
 const CALLER: &str = "欧阳某测";
@@ -238,27 +240,15 @@ poll_secs = 1
         );
 
         // Every reply arrives once, in order per order, through 500s and lost answers.
-        let deadline = Instant::now() + Duration::from_secs(90);
         let expected_a = ["signed_for", "extension_requested", "replied", "closed"];
-        loop {
+        let count = |accepted: &[(String, Value)], no: &str| {
+            accepted.iter().filter(|(_, r)| r["order_no"] == no).count()
+        };
+        wait_for(90, "every reply accepted", || {
             let accepted = platform.accepted();
-            let a = accepted
-                .iter()
-                .filter(|(_, r)| r["order_no"] == ORDER_A)
-                .count();
-            let b = accepted
-                .iter()
-                .filter(|(_, r)| r["order_no"] == ORDER_B)
-                .count();
-            if a == expected_a.len() && b == 1 {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{backend:?}: not every reply arrived: {accepted:?}"
-            );
-            std::thread::sleep(Duration::from_millis(300));
-        }
+            (count(&accepted, ORDER_A) == expected_a.len() && count(&accepted, ORDER_B) == 1)
+                .then_some(())
+        });
         let accepted = platform.accepted();
         let steps_of = |no: &str| -> Vec<String> {
             accepted
@@ -339,18 +329,10 @@ poll_secs = 1
 
         // The order the platform never accepts ends as a dead letter, visible, after max_attempts;
         // the last accepted reply's lost answer is retried meanwhile (and answered 409).
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let dead = loop {
+        let dead = wait_for(60, "only a dead letter left", || {
             let rows = outbox_rows(&dep, false);
-            if rows.iter().all(|r| r["state"] == "failed") && !rows.is_empty() {
-                break rows;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{backend:?}: no dead letter: {rows:?}"
-            );
-            std::thread::sleep(Duration::from_millis(300));
-        };
+            (!rows.is_empty() && rows.iter().all(|r| r["state"] == "failed")).then_some(rows)
+        });
         assert_eq!(
             dead.len(),
             1,
@@ -540,12 +522,7 @@ fn an_extension_is_requested_decided_by_a_leader_and_moves_the_deadlines() {
             .collect();
         assert_eq!(states, ["approved", "denied"]);
         let case = get(&c, &server.url(&format!("/api/v1/cases/{id}")), &officer);
-        let kinds: Vec<&str> = case["events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["kind"].as_str().unwrap())
-            .collect();
+        let kinds = event_kinds(&case);
         for k in [
             "case.extension_requested",
             "case.extension_approved",
@@ -553,12 +530,7 @@ fn an_extension_is_requested_decided_by_a_leader_and_moves_the_deadlines() {
         ] {
             assert!(kinds.contains(&k), "{k} in {kinds:?}");
         }
-        let approved = case["events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["kind"] == "case.extension_approved")
-            .unwrap();
+        let approved = event_of(&case, "case.extension_approved");
         assert_eq!(approved["actor"], "anshan.leader");
         assert_eq!(approved["data"]["due_after"], "2024-10-10T10:00:00Z");
 
