@@ -40,6 +40,12 @@ struct DecisionBody {
     reason: Option<String>,
 }
 
+/// True when the user's jurisdiction is the case's handling one or lies above it (a case seen
+/// only through its locus is read, not worked).
+fn handles(scope: &crate::scope::Scope, case: &crate::store::CaseRow) -> bool {
+    case.handling == "home" && scope.covers_home || scope.covers(&case.handling)
+}
+
 fn not_entitled(zh: &str, en: &str) -> ApiError {
     ApiError::new(StatusCode::FORBIDDEN, "not_entitled", zh, en)
 }
@@ -62,12 +68,13 @@ async fn request_extension(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "案件")?;
-    visible_case(&app, &scope_of(&app, &user), id).await?;
+    let scope = scope_of(&app, &user);
+    let case = visible_case(&app, &scope, id).await?;
     let body: RequestBody = parse_json(&read_body(payload, app.config.max_body_bytes).await?)?;
-    if !matches!(user.0.role, Role::Officer | Role::Admin) {
+    if !matches!(user.0.role, Role::Officer | Role::Admin) || !handles(&scope, &case) {
         return Err(not_entitled(
-            "只有办案人员可以申请延期",
-            "only officers may request an extension",
+            "只有承办单位（或其上级）的办案人员可以申请延期",
+            "only officers of the handling jurisdiction (or one above it) may request an extension",
         ));
     }
     require_reason(&body.reason)?;
@@ -119,8 +126,7 @@ async fn decide_extension(
     let scope = scope_of(&app, &user);
     let case = visible_case(&app, &scope, id).await?;
     let body: DecisionBody = parse_json(&read_body(payload, app.config.max_body_bytes).await?)?;
-    let handles_it = case.handling == "home" && scope.covers_home || scope.covers(&case.handling);
-    if !matches!(user.0.role, Role::Leader | Role::Admin) || !handles_it {
+    if !matches!(user.0.role, Role::Leader | Role::Admin) || !handles(&scope, &case) {
         return Err(not_entitled(
             "只有承办单位或其上级的领导可以审批延期",
             "only a leader of the handling jurisdiction or one above it may decide an extension",

@@ -534,6 +534,18 @@ fn an_extension_is_requested_decided_by_a_leader_and_moves_the_deadlines() {
         assert_eq!(approved["actor"], "anshan.leader");
         assert_eq!(approved["data"]["due_after"], "2024-10-10T10:00:00Z");
 
+        let api = get(&c, &server.url("/api/v1/openapi.json"), &officer);
+        for path in [
+            "/api/v1/cases/{id}/extensions",
+            "/api/v1/cases/{id}/extensions/{n}/decision",
+            "/api/v1/channels/12345/replies",
+        ] {
+            assert!(
+                api["paths"][path].is_object(),
+                "{path} in the OpenAPI document"
+            );
+        }
+
         // A closed matter has no deadline to extend.
         let case_url = server.url(&format!("/api/v1/cases/{id}/transitions"));
         let (status, _) = post(
