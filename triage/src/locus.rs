@@ -369,9 +369,17 @@ fn scan_with(
         });
     }
     // Overlaps: a name inside a longer accepted name goes; of two crossing names the earlier stays.
+    // `occs` come in order of end; a name that contains or crosses `a` from the left starts at
+    // or before `a.start`, so it ends in `a.start + 1 ..= a.start + longest`.
+    let longest = occs.iter().map(Occ::len).max().unwrap_or(0);
     let mut keep = vec![true; occs.len()];
     for i in 0..occs.len() {
-        for j in 0..occs.len() {
+        let a_start = occs[i].start;
+        let from = occs.partition_point(|o| o.end <= a_start);
+        for j in from..occs.len() {
+            if occs[j].end > a_start + longest {
+                break;
+            }
             if i == j || !keep[j] {
                 continue;
             }
