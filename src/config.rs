@@ -27,6 +27,8 @@ pub struct Config {
     pub smtp: Option<crate::outbox::SmtpConfig>,
     /// Mailboxes to take reports from (`[[mailboxes]]`, IMAP); none polls no mail.
     pub mailboxes: Vec<crate::mail::MailboxConfig>,
+    /// The monthly progress tables mailed to leaders (`[monthly_reports]`).
+    pub monthly_reports: crate::stats::auto::AutoConfig,
 }
 
 impl Default for Config {
@@ -41,6 +43,7 @@ impl Default for Config {
             triage: triage::TriageConfig::default(),
             smtp: None,
             mailboxes: Vec::new(),
+            monthly_reports: crate::stats::auto::AutoConfig::default(),
         }
     }
 }

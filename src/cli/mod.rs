@@ -6,6 +6,7 @@ pub mod generate;
 pub mod import;
 pub mod mail;
 pub mod outbox;
+pub mod report;
 pub mod search;
 pub mod serve;
 pub mod users;

@@ -9,11 +9,13 @@ mod audit;
 mod batch;
 mod cases;
 mod read;
+mod stats;
 mod users;
 
 pub use batch::{Attachment, BatchItem, CaseLink, NewCase, SubjectRef};
 pub use cases::{CaseEditError, QueueFilter, StepApplyError};
 pub use read::{CaseRow, ExportRow, ReportRow};
+pub use stats::{CaseFact, StepFact, Subtree};
 pub use users::{Role, User};
 
 use anyhow::Context;

@@ -112,7 +112,7 @@ async fn accept(
 }
 
 /// The reach of the requesting user.
-fn scope_of(app: &App, user: &AuthUser) -> Scope {
+pub(super) fn scope_of(app: &App, user: &AuthUser) -> Scope {
     Scope::of(&user.0, app.config.triage.home.as_deref())
 }
 
@@ -242,7 +242,7 @@ struct SearchParams {
 }
 
 /// Parses a request's query string; a malformed one is a 400.
-fn query_params<T: serde::de::DeserializeOwned>(
+pub(super) fn query_params<T: serde::de::DeserializeOwned>(
     req: &actix_web::HttpRequest,
 ) -> Result<T, ApiError> {
     web::Query::<T>::from_query(req.query_string())
