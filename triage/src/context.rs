@@ -262,8 +262,6 @@ pub struct Cues {
     reporter: Vec<(u32, u32)>,
     /// Clause-break characters (start, end), in text order.
     breaks: Vec<(u32, u32)>,
-    /// Byte offset of every character, then the text's length (to count characters by index).
-    char_starts: Vec<u32>,
 }
 
 fn sorted_has(v: &[u32], x: usize) -> bool {
@@ -288,17 +286,9 @@ impl Cues {
         self.org_end.clear();
         self.reporter.clear();
         self.breaks.clear();
-        self.char_starts.clear();
         if text.len() >= u32::MAX as usize {
             return;
         }
-        // A byte that is no UTF-8 continuation byte starts a character.
-        let starts = text
-            .bytes()
-            .enumerate()
-            .filter(|&(_, b)| (b as i8) >= -0x40);
-        self.char_starts.extend(starts.map(|(i, _)| i as u32));
-        self.char_starts.push(text.len() as u32);
         let Some((dfa, kinds)) = CUE_WORDS.as_ref() else {
             return;
         };
@@ -344,37 +334,39 @@ impl Cues {
         sorted_has(&self.left_end, pos)
     }
 
-    /// The index of the character starting at byte `pos` (the number of characters before it).
-    fn char_index(&self, pos: usize) -> usize {
-        self.char_starts.partition_point(|&b| (b as usize) < pos)
-    }
-
     /// The clause after byte `end`: up to the next clause break, at most
     /// [`CLAUSE_AFTER_CHARS`] characters. Returns its end byte.
-    fn clause_after_end(&self, end: usize) -> usize {
+    fn clause_after_end(&self, text: &str, end: usize) -> usize {
         let next_break = self
             .breaks
             .get(self.breaks.partition_point(|&(s, _)| (s as usize) < end))
-            .map_or(usize::MAX, |&(s, _)| s as usize);
-        let limit = self
-            .char_starts
-            .get(self.char_index(end) + CLAUSE_AFTER_CHARS)
-            .or(self.char_starts.last())
-            .map_or(end, |&b| b as usize);
-        limit.min(next_break)
+            .map_or(text.len(), |&(s, _)| s as usize);
+        let clause = &text[end..next_break];
+        // Counting is cheap; walking to the limit is needed only for a long clause.
+        if clause.chars().count() <= CLAUSE_AFTER_CHARS {
+            return next_break;
+        }
+        clause
+            .char_indices()
+            .nth(CLAUSE_AFTER_CHARS)
+            .map_or(next_break, |(i, _)| end + i)
     }
 
     /// The clause before byte `start`: back to the last clause break, at most
     /// [`CLAUSE_BEFORE_CHARS`] characters. Returns its start byte.
-    fn clause_before_start(&self, start: usize) -> usize {
+    fn clause_before_start(&self, text: &str, start: usize) -> usize {
         let after_break = self.breaks
             [..self.breaks.partition_point(|&(s, _)| (s as usize) < start)]
             .last()
             .map_or(0, |&(_, e)| e as usize);
-        let limit = (self.char_index(start))
-            .checked_sub(CLAUSE_BEFORE_CHARS)
-            .map_or(0, |i| self.char_starts[i] as usize);
-        limit.max(after_break)
+        let clause = &text[after_break..start];
+        if clause.chars().count() <= CLAUSE_BEFORE_CHARS {
+            return after_break;
+        }
+        clause
+            .char_indices()
+            .nth_back(CLAUSE_BEFORE_CHARS - 1)
+            .map_or(after_break, |(i, _)| after_break + i)
     }
 
     /// The context of `text[start..end]`; `text` is the text given to [`Cues::fill`].
@@ -394,8 +386,9 @@ impl Cues {
         let name = text.get(start..end).unwrap_or("");
         let breaks_word = (name.ends_with('市') && next == Some('场'))
             || (name.ends_with('区') && matches!(next, Some('域' | '别')));
-        let org_follows = any_within(&self.org, end, self.clause_after_end(end));
-        let reporter_clause = any_within(&self.reporter, self.clause_before_start(start), start);
+        let org_follows = any_within(&self.org, end, self.clause_after_end(text, end));
+        let reporter_clause =
+            any_within(&self.reporter, self.clause_before_start(text, start), start);
         let org_precedes = matches!(prev, Some('（' | '('))
             && prev.is_some_and(|p| sorted_has(&self.org_end, start - p.len_utf8()));
         Ctx {

@@ -284,7 +284,7 @@ fn scan_with(
         out.clear();
         chained.clear();
         for rd in readings {
-            let lvl = g.level(rd.div);
+            let lvl = rd.level;
             // A name right before that is one of this reading's ancestors, or (above township
             // level) a name right after inside it. The ancestors are looked up only when there
             // is a name before: most names stand alone, and each lookup is a cache miss.
@@ -308,7 +308,7 @@ fn scan_with(
                 && right_n.clone().any(|j| {
                     g.readings(raw[j].name)
                         .iter()
-                        .any(|n| g.level(n.div) > lvl && g.contains(rd.div, n.div))
+                        .any(|n| n.level > lvl && g.contains(rd.div, n.div))
                 }));
             let strong = rd.form.is_strong() && !ctx.breaks_word;
             let is_township_short = rd.form == NameForm::Short && lvl == Level::Township;
