@@ -30,6 +30,8 @@ pub struct Config {
     /// Where replies to the 12345 platform are pushed (`[platform_12345]`); none pushes nothing
     /// (the platform can still read them at `GET /api/v1/channels/12345/replies`).
     pub platform_12345: Option<crate::outbox::platform::PlatformConfig>,
+    /// The monthly progress tables mailed to leaders (`[monthly_reports]`).
+    pub monthly_reports: crate::stats::auto::AutoConfig,
 }
 
 impl Default for Config {
@@ -45,6 +47,7 @@ impl Default for Config {
             smtp: None,
             mailboxes: Vec::new(),
             platform_12345: None,
+            monthly_reports: crate::stats::auto::AutoConfig::default(),
         }
     }
 }

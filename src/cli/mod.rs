@@ -7,6 +7,7 @@ pub mod import;
 pub mod mail;
 pub mod order_files;
 pub mod outbox;
+pub mod report;
 pub mod search;
 pub mod serve;
 pub mod users;

@@ -37,6 +37,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tracing::info!("12345 reply pusher started");
     }
     crate::mail::imap::spawn_all(&app);
+    crate::stats::auto::spawn(app.clone());
     server.run_until_stopped().await?;
     Ok(())
 }

@@ -42,14 +42,17 @@ pub enum MailKind {
     ReferralLetter,
     /// 新案件通知 to an officer of the handling jurisdiction.
     CaseNotice,
+    /// The monthly progress tables (渝考发 附件2–4, XLSX attached) to a jurisdiction's leader.
+    MonthlyReport,
 }
 
 impl MailKind {
     /// Every kind.
-    pub const ALL: [MailKind; 3] = [
+    pub const ALL: [MailKind; 4] = [
         MailKind::Receipt,
         MailKind::ReferralLetter,
         MailKind::CaseNotice,
+        MailKind::MonthlyReport,
     ];
 
     /// The stored code.
@@ -58,6 +61,7 @@ impl MailKind {
             MailKind::Receipt => "receipt",
             MailKind::ReferralLetter => "referral_letter",
             MailKind::CaseNotice => "case_notice",
+            MailKind::MonthlyReport => "monthly_report",
         }
     }
 
@@ -255,6 +259,79 @@ pub struct Payload {
     /// The facts, with reporter identity removed (never in a receipt).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub facts: Option<String>,
+    /// Monthly report: the month (`2024年5月`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub month: Option<String>,
+    /// Monthly report: the jurisdiction's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jurisdiction_name: Option<String>,
+    /// A file sent with the mail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<MailAttachment>,
+}
+
+/// A file attached to a mail, kept in the outbox row until delivered.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MailAttachment {
+    /// File name shown to the recipient.
+    pub file_name: String,
+    /// MIME type.
+    pub content_type: String,
+    /// The content, base64 (standard alphabet).
+    pub data_base64: String,
+}
+
+impl MailAttachment {
+    /// An attachment of these bytes.
+    pub fn new(file_name: &str, content_type: &str, data: &[u8]) -> MailAttachment {
+        use base64::Engine;
+        MailAttachment {
+            file_name: file_name.to_string(),
+            content_type: content_type.to_string(),
+            data_base64: base64::engine::general_purpose::STANDARD.encode(data),
+        }
+    }
+
+    /// The content.
+    pub fn bytes(&self) -> Result<Vec<u8>, String> {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD
+            .decode(self.data_base64.as_bytes())
+            .map_err(|e| format!("attachment {} is not base64: {e}", self.file_name))
+    }
+}
+
+/// One monthly report mail to each leader `(user id, name, e-mail)` of a jurisdiction, inside
+/// the caller's transaction; the key (month, jurisdiction, user) makes it idempotent.
+pub async fn enqueue_monthly_report(
+    tx: &mut sqlx::Transaction<'_, Any>,
+    leaders: &[(i64, String, String)],
+    month: &str,
+    jurisdiction: (&str, &str),
+    attachment: MailAttachment,
+    now: &str,
+) -> anyhow::Result<()> {
+    let (code, name) = jurisdiction;
+    let label = crate::stats::Month::parse(month)
+        .map(crate::stats::Month::label)
+        .unwrap_or_else(|_| month.to_string());
+    let rows = leaders
+        .iter()
+        .map(|(user_id, user, email)| NewRow {
+            kind: MailKind::MonthlyReport,
+            dedup_key: format!("monthly_report:{month}:{code}:{user_id}"),
+            payload: Payload {
+                to: email.clone(),
+                to_name: Some(user.clone()),
+                handling: Some(code.to_string()),
+                month: Some(label.clone()),
+                jurisdiction_name: Some(name.to_string()),
+                attachment: Some(attachment.clone()),
+                ..Payload::default()
+            },
+        })
+        .collect();
+    queue::insert(tx, rows, now).await
 }
 
 /// What enqueueing needs from the configuration (set once per process by `App::open`).

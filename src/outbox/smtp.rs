@@ -9,7 +9,7 @@ use crate::store::Store;
 use anyhow::Context;
 use futures::StreamExt;
 use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
-use lettre::message::Mailbox;
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -148,19 +148,33 @@ impl Sender {
             .to_string();
         let rendered = templates::render(row.kind, payload, &self.config.from_name, &today);
         let to_name = match row.kind {
-            MailKind::CaseNotice => payload.to_name.clone(),
+            MailKind::CaseNotice | MailKind::MonthlyReport => payload.to_name.clone(),
             MailKind::ReferralLetter => payload.body.clone(),
             MailKind::Receipt => None,
         };
-        Message::builder()
+        let builder = Message::builder()
             .from(self.from.clone())
             .to(Mailbox::new(to_name, to_address))
             .subject(rendered.subject)
             .message_id(Some(message_id(row.id, &row.dedup_key, &self.config.from)))
-            .header(AutoSubmitted)
-            .header(ContentType::TEXT_PLAIN)
-            .body(rendered.body)
-            .map_err(|e| Outcome::GiveUp(format!("cannot build the message: {e}")))
+            .header(AutoSubmitted);
+        let built = match &payload.attachment {
+            None => builder.header(ContentType::TEXT_PLAIN).body(rendered.body),
+            Some(file) => {
+                let bytes = file.bytes().map_err(Outcome::GiveUp)?;
+                let content_type = ContentType::parse(&file.content_type).map_err(|_| {
+                    Outcome::GiveUp(format!("bad attachment type {:?}", file.content_type))
+                })?;
+                builder.multipart(
+                    MultiPart::mixed()
+                        .singlepart(SinglePart::plain(rendered.body))
+                        .singlepart(
+                            Attachment::new(file.file_name.clone()).body(bytes, content_type),
+                        ),
+                )
+            }
+        };
+        built.map_err(|e| Outcome::GiveUp(format!("cannot build the message: {e}")))
     }
 
     async fn deliver(&self, row: &Claimed) -> Outcome {

@@ -10,12 +10,14 @@ mod batch;
 mod cases;
 mod extensions;
 mod read;
+mod stats;
 mod users;
 
 pub use batch::{Attachment, BatchItem, CaseLink, NewCase, SubjectRef};
 pub use cases::{CaseEditError, QueueFilter, StepApplyError};
 pub use extensions::{decision_label, ExtensionError};
 pub use read::{CaseRow, ExportRow, ReportRow};
+pub use stats::{CaseFact, StepFact, Subtree};
 pub use users::{Role, User};
 
 use anyhow::Context;

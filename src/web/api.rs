@@ -242,7 +242,7 @@ struct SearchParams {
 }
 
 /// Parses a request's query string; a malformed one is a 400.
-fn query_params<T: serde::de::DeserializeOwned>(
+pub(super) fn query_params<T: serde::de::DeserializeOwned>(
     req: &actix_web::HttpRequest,
 ) -> Result<T, ApiError> {
     web::Query::<T>::from_query(req.query_string())

@@ -6,6 +6,7 @@ mod chain;
 mod error;
 mod openapi;
 mod receipts;
+mod stats;
 
 pub use error::ApiError;
 
@@ -35,6 +36,8 @@ impl Server {
             actix_web::App::new()
                 .app_data(state.clone())
                 .wrap(actix_web::middleware::Logger::new("%r %s %Dms").exclude("/healthz"))
+                // Before the API's `/api/v1/reports/{id}`, which would take `monthly.xlsx` as an id.
+                .configure(stats::routes)
                 .configure(api::routes)
                 .configure(chain::routes)
                 .default_service(web::to(|| async {

@@ -33,12 +33,50 @@ print("ready", flush=True)
 asyncore.loop()
 "#;
 
-struct Receiver {
+/// A scratch directory for the receiver's script and the mail it writes, and a free port.
+pub struct MailSink {
+    _dir: tempfile::TempDir,
+    pub script: PathBuf,
+    pub inbox: PathBuf,
+    pub port: u16,
+}
+
+impl MailSink {
+    pub fn new() -> MailSink {
+        let dir = tempfile::tempdir().expect("mail dir");
+        let script = dir.path().join("receiver.py");
+        std::fs::write(&script, RECEIVER).expect("write receiver");
+        let inbox = dir.path().join("inbox");
+        std::fs::create_dir_all(&inbox).expect("inbox");
+        MailSink {
+            _dir: dir,
+            script,
+            inbox,
+            port: free_port(),
+        }
+    }
+
+    /// The `[smtp]` section for tipline to send here, quickly retried.
+    pub fn smtp_toml(&self, from_name: &str) -> String {
+        format!(
+            "[smtp]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\nfrom = \"jubao@yjj.example.gov.cn\"\n\
+             from_name = \"{from_name}\"\ntimeout_secs = 5\nbackoff_base_secs = 1\nbackoff_max_secs = 2\npoll_secs = 1\n",
+            self.port
+        )
+    }
+
+    /// Starts the receiver.
+    pub fn start(&self) -> Receiver {
+        Receiver::start(&self.script, self.port, &self.inbox)
+    }
+}
+
+pub struct Receiver {
     child: Child,
 }
 
 impl Receiver {
-    fn start(script: &Path, port: u16, out: &Path) -> Receiver {
+    pub fn start(script: &Path, port: u16, out: &Path) -> Receiver {
         let mut child = Command::new("python3")
             .arg("-W")
             .arg("ignore")
@@ -76,10 +114,10 @@ impl Drop for Receiver {
 
 /// One received mail.
 #[derive(Debug, Clone)]
-struct Mail {
-    rcpt_to: Vec<String>,
-    raw: String,
-    subject: String,
+pub struct Mail {
+    pub rcpt_to: Vec<String>,
+    pub raw: String,
+    pub subject: String,
     message_id: String,
     body: String,
     to_header: String,
@@ -128,7 +166,7 @@ fn received(dir: &Path) -> Vec<Mail> {
         .collect()
 }
 
-fn wait_for_mail(dir: &Path, count: usize, what: &str) -> Vec<Mail> {
+pub fn wait_for_mail(dir: &Path, count: usize, what: &str) -> Vec<Mail> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let mails = received(dir);
@@ -185,12 +223,8 @@ const MARKET_EMAIL: &str = "jiancha@amr.example.cn";
 fn mail_out_is_transactional_retried_and_never_doubled() {
     for backend in backends() {
         let dep = Deployment::new(backend);
-        let mail_dir = tempfile::tempdir().expect("mail dir");
-        let script = mail_dir.path().join("receiver.py");
-        std::fs::write(&script, RECEIVER).expect("write receiver");
-        let inbox = mail_dir.path().join("inbox");
-        std::fs::create_dir_all(&inbox).expect("inbox");
-        let smtp_port = free_port();
+        let sink = MailSink::new();
+        let (script, inbox, smtp_port) = (sink.script.clone(), sink.inbox.clone(), sink.port);
         std::fs::write(
             dep.data().join("tipline.toml"),
             format!(
@@ -203,17 +237,8 @@ public_security = "鞍山市公安局铁东分局"
 public_security_email = "{POLICE_EMAIL}"
 market_regulation_email = "{MARKET_EMAIL}"
 
-[smtp]
-host = "127.0.0.1"
-port = {smtp_port}
-tls = "none"
-from = "jubao@yjj.example.gov.cn"
-from_name = "鞍山市应急管理局举报受理中心"
-timeout_secs = 5
-backoff_base_secs = 1
-backoff_max_secs = 2
-poll_secs = 1
-"#
+{smtp}"#,
+                smtp = sink.smtp_toml("鞍山市应急管理局举报受理中心")
             ),
         )
         .expect("write configuration");

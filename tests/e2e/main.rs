@@ -11,3 +11,4 @@ mod intake_http;
 mod mail_in;
 mod mail_out;
 mod scope;
+mod stats;
