@@ -202,6 +202,9 @@ async fn import_orders(
     summary: &mut Summary,
 ) -> anyhow::Result<()> {
     let name = path.display().to_string();
+    // A file that cannot be opened stops the import, as for JSONL; one that is no order export
+    // is a rejection of that file.
+    std::fs::File::open(path).map_err(|e| anyhow::anyhow!("cannot open {name}: {e}"))?;
     let table = {
         let path = path.to_path_buf();
         tokio::task::spawn_blocking(move || super::order_files::read(&path)).await?
