@@ -59,7 +59,7 @@ impl Indexer {
         let mut applied = self.index.applied_seq()?.unwrap_or(0);
         let mut indexed = 0;
         loop {
-            let events = self.store.events_after(applied, EVENTS_PER_STEP).await?;
+            let events = self.store.event_marks_after(applied, EVENTS_PER_STEP).await?;
             let Some(last) = events.last() else { break };
             let last_seq = last.seq;
             let mut report_ids: BTreeSet<i64> = events.iter().filter_map(|e| e.report_id).collect();
@@ -83,6 +83,33 @@ impl Indexer {
             applied = last_seq;
         }
         Ok(indexed)
+    }
+
+    /// Catches up now and again after every commit the writer announces, until `stop` is
+    /// notified (then returns after a last catch-up). After a wake-up it waits `debounce` so that
+    /// a burst of writer commits becomes one index commit: the index's commit (fsync, merge) costs
+    /// far more than one batch of the writer. Without a wake-up it looks every few seconds, for
+    /// other nodes' writes.
+    pub async fn follow(
+        self: Arc<Self>,
+        committed: Arc<tokio::sync::Notify>,
+        debounce: std::time::Duration,
+        stop: Arc<tokio::sync::Notify>,
+    ) {
+        loop {
+            if let Err(e) = self.catch_up().await {
+                tracing::error!(error = %format!("{e:#}"), "search indexing failed; retrying");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            tokio::select! {
+                _ = stop.notified() => return,
+                woken = tokio::time::timeout(std::time::Duration::from_secs(5), committed.notified()) => {
+                    if woken.is_ok() {
+                        tokio::time::sleep(debounce).await;
+                    }
+                }
+            }
+        }
     }
 
     /// Rebuilds the index from the database, reporting progress as (done, total).

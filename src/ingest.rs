@@ -422,8 +422,9 @@ async fn write_batch(
             "routing": s.analysis.routing,
             "deadlines": s.analysis.deadlines,
             "dedup": decision,
-        });
-        let mut all_events = vec![("report.received".to_string(), decisions.to_string())];
+        })
+        .to_string();
+        let mut all_events = vec![("report.received".to_string(), decisions.clone())];
         all_events.extend(events);
         slots.push(Slot::Stored(items.len()));
         items.push(BatchItem {
@@ -435,7 +436,7 @@ async fn write_batch(
             raw_payload: s.raw_payload.clone(),
             raw_bytes: s.raw_bytes.take(),
             attachments: std::mem::take(&mut s.attachments),
-            decisions: decisions.to_string(),
+            decisions,
             fingerprint: s.analysis.fingerprint.clone(),
             case,
             subject: subject_ref(&s.analysis, &probe),

@@ -41,6 +41,13 @@ pub async fn run(config: Config, files: &[PathBuf]) -> anyhow::Result<u8> {
     let started = std::time::Instant::now();
     let app = App::open(config).await?;
     let opened = started.elapsed();
+    // The search index follows the writes on the other core instead of catching up after them.
+    let stop_indexing = Arc::new(tokio::sync::Notify::new());
+    let indexing = tokio::spawn(app.indexer.clone().follow(
+        app.ingest.committed.clone(),
+        std::time::Duration::from_millis(500),
+        stop_indexing.clone(),
+    ));
     let mut summary = Summary::default();
     for file in files {
         if crate::mail::maildir::is_mail_path(file) {
@@ -61,6 +68,8 @@ pub async fn run(config: Config, files: &[PathBuf]) -> anyhow::Result<u8> {
         import_file(&app, file, &mut summary).await?;
     }
     let stored = started.elapsed();
+    stop_indexing.notify_one();
+    indexing.await?;
     let indexed = app.indexer.catch_up().await?;
     let done = started.elapsed();
     tracing::debug!(

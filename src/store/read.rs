@@ -143,6 +143,17 @@ pub struct EventRow {
     pub data: serde_json::Value,
 }
 
+/// An event's place in the log, without its data.
+#[derive(Debug, Clone, Copy)]
+pub struct EventMark {
+    /// Sequence number.
+    pub seq: i64,
+    /// The case.
+    pub case_id: Option<i64>,
+    /// The report.
+    pub report_id: Option<i64>,
+}
+
 fn event_from_row(row: &AnyRow) -> anyhow::Result<EventRow> {
     Ok(EventRow {
         seq: row.try_get("seq")?,
@@ -282,16 +293,26 @@ impl Store {
         rows.iter().map(event_from_row).collect()
     }
 
-    /// Events after `seq`, in order, at most `limit`.
-    pub async fn events_after(&self, seq: i64, limit: i64) -> anyhow::Result<Vec<EventRow>> {
+    /// Where the events after `seq` point (at most `limit`), for the search projection: only
+    /// the sequence and ids, not the data, which the indexer would read and parse for nothing
+    /// (each `report.received` carries the report's whole decisions).
+    pub async fn event_marks_after(&self, seq: i64, limit: i64) -> anyhow::Result<Vec<EventMark>> {
         let rows = sqlx::query(
-            "SELECT seq, at, actor, kind, case_id, report_id, data FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
+            "SELECT seq, case_id, report_id FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
         )
         .bind(seq)
         .bind(limit)
         .fetch_all(self.pool())
         .await?;
-        rows.iter().map(event_from_row).collect()
+        rows.iter()
+            .map(|row| {
+                Ok(EventMark {
+                    seq: row.try_get(0)?,
+                    case_id: row.try_get::<Option<i64>, _>(1)?,
+                    report_id: row.try_get::<Option<i64>, _>(2)?,
+                })
+            })
+            .collect()
     }
 
     /// The highest event sequence number.
