@@ -10,11 +10,13 @@ mod batch;
 mod cases;
 mod read;
 mod users;
+mod web;
 
 pub use batch::{Attachment, BatchItem, CaseLink, NewCase, SubjectRef};
 pub use cases::{CaseEditError, QueueFilter, StepApplyError};
 pub use read::{CaseRow, ExportRow, ReportRow};
 pub use users::{Role, User};
+pub use web::FileRow;
 
 use anyhow::Context;
 use sqlx::any::{AnyPoolOptions, AnyRow};

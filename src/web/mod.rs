@@ -1,9 +1,10 @@
-//! The HTTP server: routes, shared state, authentication. Only this module knows HTTP and JSON
-//! shapes of the API.
+//! The HTTP server: routes, shared state, authentication. Only this module knows HTTP, the JSON
+//! shapes of the API and the HTML of the pages.
 
 mod api;
 mod error;
 mod openapi;
+mod pages;
 mod receipts;
 
 pub use error::ApiError;
@@ -35,6 +36,7 @@ impl Server {
                 .app_data(state.clone())
                 .wrap(actix_web::middleware::Logger::new("%r %s %Dms").exclude("/healthz"))
                 .configure(api::routes)
+                .configure(pages::routes)
                 .default_service(web::to(|| async {
                     Err::<HttpResponse, _>(ApiError::not_found("该地址"))
                 }))
