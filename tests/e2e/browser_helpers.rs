@@ -130,16 +130,27 @@ impl Browser {
             .set_window_size(width, height)
             .await
             .expect("window size");
-        let full = self
-            .js("return document.documentElement.scrollHeight")
-            .await
-            .as_u64()
-            .unwrap_or(u64::from(height));
-        let full = u32::try_from(full).unwrap_or(height).clamp(height, 6000);
-        self.client
-            .set_window_size(width, full)
-            .await
-            .expect("window size");
+        // Grow the window to the page; the page may reflow taller once, so measure twice.
+        for _ in 0..2 {
+            let full = self
+                .js("return document.documentElement.scrollHeight")
+                .await
+                .as_u64()
+                .unwrap_or(u64::from(height));
+            let full = u32::try_from(full).unwrap_or(height).clamp(height, 6000);
+            // The window's outer size includes what little frame headless Chromium keeps.
+            let frame = self
+                .js("return Math.max(0, window.outerHeight - window.innerHeight)")
+                .await
+                .as_u64()
+                .unwrap_or(0)
+                .min(200);
+            let frame = u32::try_from(frame).unwrap_or(0);
+            self.client
+                .set_window_size(width, full + frame)
+                .await
+                .expect("window size");
+        }
         let png = self.client.screenshot().await.expect("screenshot");
         let dir = screenshots_dir();
         std::fs::create_dir_all(&dir).expect("screenshots dir");
