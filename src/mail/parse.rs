@@ -744,6 +744,45 @@ mod tests {
     }
 
     #[test]
+    fn the_web_form_takes_photos_and_pdf_checked_by_content() {
+        let check = |name: &str, declared: &str, data: &[u8], accepted: &Accepted| {
+            let offered = Offered {
+                name: Some(name),
+                declared,
+                data,
+                n: 0,
+            };
+            check_attachment(&offered, accepted, Limits::default(), &mut 0)
+        };
+        let png = b"\x89PNG\r\n\x1a\n rest of a picture";
+        let kept = check("现场.PNG", "application/octet-stream", png, &FORM_ACCEPTS);
+        assert!(kept.rejected.is_none());
+        assert_eq!(kept.content_type, "image/png");
+        // The browser's declared type is not evidence: the listed type is recorded.
+        let kept = check("a.png", "text/html", png, &FORM_ACCEPTS);
+        assert_eq!(kept.content_type, "image/png");
+        // A program named like a photo, its name turned round by an override mark.
+        let fake = check(
+            "发票\u{202E}gpj.exe",
+            "image/jpeg",
+            b"MZ\x90\x00",
+            &FORM_ACCEPTS,
+        );
+        assert_eq!(fake.file_name, "发票gpj.exe");
+        assert!(fake.rejected.is_some());
+        let fake = check("photo.jpg", "image/jpeg", b"MZ\x90\x00", &FORM_ACCEPTS);
+        assert!(fake.rejected.unwrap().contains("不符"));
+        // Office documents come by mail, not through the public form.
+        let docx = check("a.docx", "application/zip", b"PK\x03\x04", &FORM_ACCEPTS);
+        assert!(docx.rejected.unwrap().contains("PDF"));
+        assert!(
+            check("a.docx", "application/zip", b"PK\x03\x04", &MAIL_ACCEPTS)
+                .rejected
+                .is_none()
+        );
+    }
+
+    #[test]
     fn automatic_messages_are_not_reports() {
         let auto = b"From: a@example.cn\r\nMessage-ID: <r@x>\r\nSubject: =?UTF-8?B?5Zue5omn?=\r\nAuto-Submitted: auto-generated\r\n\r\nbody\r\n";
         assert!(matches!(parse(auto), Err(MailError::AutoSubmitted(k)) if k == "auto-generated"));
