@@ -128,17 +128,23 @@ pub fn prepare_raw(app: &App, raw: &[u8]) -> Result<crate::ingest::Submission, M
     submission.attachments = parsed
         .attachments
         .into_iter()
-        .map(|a| Attachment {
+        .map(Attachment::from)
+        .collect();
+    tracing::debug!(mail = %parsed.log_id, "mail parsed");
+    Ok(submission)
+}
+
+impl From<parse::MailAttachment> for Attachment {
+    fn from(a: parse::MailAttachment) -> Attachment {
+        Attachment {
             file_name: a.file_name,
             content_type: a.content_type,
             size: i64::try_from(a.size).unwrap_or(i64::MAX),
             sha256: a.sha256,
             data: a.data,
             rejected: a.rejected,
-        })
-        .collect();
-    tracing::debug!(mail = %parsed.log_id, "mail parsed");
-    Ok(submission)
+        }
+    }
 }
 
 /// Keeps a poison mail with its reason (once per mailbox and content).

@@ -660,18 +660,4 @@ impl Store {
             }),
         )))
     }
-
-    /// Records information an anonymous reporter added with their receipt code.
-    pub async fn add_reporter_information(&self, case_id: i64, text: &str) -> anyhow::Result<i64> {
-        let row = sqlx::query(
-            "INSERT INTO events (at, actor, kind, case_id, report_id, data) VALUES ($1, 'reporter', \
-             'case.reporter_added', $2, NULL, $3) RETURNING seq",
-        )
-        .bind(now_text())
-        .bind(case_id)
-        .bind(serde_json::json!({"text": text}).to_string())
-        .fetch_one(self.pool())
-        .await?;
-        Ok(row.try_get(0)?)
-    }
 }

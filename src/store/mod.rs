@@ -12,6 +12,7 @@ mod extensions;
 mod read;
 mod stats;
 mod users;
+mod web;
 
 pub use batch::{Attachment, BatchItem, CaseLink, NewCase, SubjectRef};
 pub use cases::{CaseEditError, QueueFilter, StepApplyError};
@@ -19,6 +20,7 @@ pub use extensions::{decision_label, ExtensionError};
 pub use read::{CaseRow, ExportRow, ReportRow};
 pub use stats::{CaseFact, StepFact, Subtree};
 pub use users::{Role, User};
+pub use web::FileRow;
 
 use anyhow::Context;
 use sqlx::any::{AnyPoolOptions, AnyRow};

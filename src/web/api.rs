@@ -92,7 +92,28 @@ async fn accept(
         .prepare(wire, &hints, "application/json", raw)
         .map_err(|e| ApiError::bad_envelope(&e))?;
     submission.logged_by = Some(user.0.id);
-    // An anonymous web reporter follows the report with a receipt code, shown once.
+    let (ack, receipt) = store_with_receipt(app, submission).await?;
+    match receipt {
+        Some(code) => {
+            let mut body = serde_json::to_value(&ack).map_err(|e| ApiError::internal(&e.into()))?;
+            body["receipt_code"] = serde_json::json!(code);
+            body["receipt_notice"] = serde_json::json!(RECEIPT_NOTICE);
+            Ok(json_with(StatusCode::CREATED, &body))
+        }
+        None => Ok(ack_response(&ack)),
+    }
+}
+
+/// What an anonymous reporter is told with their receipt code.
+pub(super) const RECEIPT_NOTICE: &str =
+    "请妥善保存查询码，它只显示这一次：凭查询码可查看办理进度、补充材料，无需透露身份。";
+
+/// Stores a prepared submission; an anonymous web reporter (or one who left no way to be
+/// reached) gets a receipt code, returned once with the acknowledgement of a new report.
+pub(super) async fn store_with_receipt(
+    app: &App,
+    mut submission: crate::ingest::Submission,
+) -> Result<(Ack, Option<String>), ApiError> {
     let env = &submission.envelope;
     let receipt = (env.channel == intake::Channel::WebForm
         && (env.reporter.anonymous
@@ -100,13 +121,10 @@ async fn accept(
     .then(super::receipts::new_code);
     submission.receipt_hash = receipt.as_deref().map(super::receipts::code_hash);
     match app.store_prepared(submission).await {
-        Ok(ack) if ack.outcome == Outcome::New && receipt.is_some() => {
-            let mut body = serde_json::to_value(&ack).map_err(|e| ApiError::internal(&e.into()))?;
-            body["receipt_code"] = serde_json::json!(receipt);
-            body["receipt_notice"] = serde_json::json!("请妥善保存查询码，它只显示这一次：凭查询码可查看办理进度、补充材料，无需透露身份。");
-            Ok(json_with(StatusCode::CREATED, &body))
+        Ok(ack) => {
+            let receipt = receipt.filter(|_| ack.outcome == Outcome::New);
+            Ok((ack, receipt))
         }
-        Ok(ack) => Ok(ack_response(&ack)),
         Err(AcceptError::NotStored(e)) => Err(ApiError::not_stored(&e)),
     }
 }
@@ -767,15 +785,23 @@ async fn get_receipt(
     req: actix_web::HttpRequest,
     code: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    super::receipts::check_rate(&req)?;
-    let hash = super::receipts::code_hash(code.trim());
-    let (_, view) = app
-        .store
-        .receipt_view(&hash)
+    let (_, view) = receipt_lookup(&app, &req, &code).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// The case behind a receipt code and its public view (state, replies); rate limited so that
+/// codes cannot be guessed; an unknown code is a 404.
+pub(super) async fn receipt_lookup(
+    app: &App,
+    req: &actix_web::HttpRequest,
+    code: &str,
+) -> Result<(i64, serde_json::Value), ApiError> {
+    super::receipts::check_rate(req)?;
+    app.store
+        .receipt_view(&super::receipts::code_hash(code.trim()))
         .await
         .map_err(|e| ApiError::internal(&e))?
-        .ok_or_else(|| ApiError::not_found("查询码"))?;
-    Ok(HttpResponse::Ok().json(view))
+        .ok_or_else(|| ApiError::not_found("查询码"))
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -792,23 +818,46 @@ async fn post_receipt(
 ) -> Result<HttpResponse, ApiError> {
     super::receipts::check_rate(&req)?;
     let body: ReceiptAddition = parse_json(&read_body(payload, app.config.max_body_bytes).await?)?;
-    let text = body.text.trim();
-    if text.is_empty() || text.chars().count() > intake::MAX_TEXT_CHARS {
+    add_with_receipt(&app, &code, &body.text, &[], None).await?;
+    Ok(HttpResponse::Created()
+        .json(serde_json::json!({"status": "added", "message": "补充材料已收到"})))
+}
+
+/// Adds text and files to the report behind a receipt code (the caller checked the rate).
+/// Text is required unless files come with it. `Ok(false)` when the form was already taken.
+pub(super) async fn add_with_receipt(
+    app: &App,
+    code: &str,
+    text: &str,
+    files: &[crate::store::Attachment],
+    form_token: Option<&str>,
+) -> Result<bool, ApiError> {
+    let text = text.trim();
+    if (text.is_empty() && files.is_empty()) || text.chars().count() > intake::MAX_TEXT_CHARS {
         return Err(ApiError::bad_envelope(&EnvelopeError::Missing("text")));
     }
-    let hash = super::receipts::code_hash(code.trim());
-    let (case_id, _) = app
+    let report = app
         .store
-        .receipt_view(&hash)
+        .receipt_report(&super::receipts::code_hash(code.trim()))
         .await
         .map_err(|e| ApiError::internal(&e))?
         .ok_or_else(|| ApiError::not_found("查询码"))?;
-    app.store
-        .add_reporter_information(case_id, text)
+    let added = app
+        .store
+        .add_reporter_information(
+            report.case_id,
+            Some(report.report_id),
+            text,
+            files,
+            form_token,
+        )
         .await
         .map_err(|e| ApiError::internal(&e))?;
-    Ok(HttpResponse::Created()
-        .json(serde_json::json!({"status": "added", "message": "补充材料已收到"})))
+    if added.is_some() {
+        // The case's reports are re-indexed from the event.
+        app.ingest.committed.notify_one();
+    }
+    Ok(added.is_some())
 }
 
 #[derive(Debug, serde::Deserialize)]

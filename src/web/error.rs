@@ -34,6 +34,11 @@ impl ApiError {
         }
     }
 
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
     /// 401.
     pub fn unauthorized() -> ApiError {
         ApiError::new(

@@ -1,10 +1,11 @@
-//! The HTTP server: routes, shared state, authentication. Only this module knows HTTP and JSON
-//! shapes of the API.
+//! The HTTP server: routes, shared state, authentication. Only this module knows HTTP, the JSON
+//! shapes of the API and the HTML of the pages.
 
 mod api;
 mod chain;
 mod error;
 mod openapi;
+mod pages;
 mod receipts;
 mod stats;
 
@@ -40,6 +41,7 @@ impl Server {
                 .configure(stats::routes)
                 .configure(api::routes)
                 .configure(chain::routes)
+                .configure(pages::routes)
                 .default_service(web::to(|| async {
                     Err::<HttpResponse, _>(ApiError::not_found("该地址"))
                 }))
