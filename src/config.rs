@@ -27,6 +27,37 @@ pub struct Config {
     pub smtp: Option<crate::outbox::SmtpConfig>,
     /// Mailboxes to take reports from (`[[mailboxes]]`, IMAP); none polls no mail.
     pub mailboxes: Vec<crate::mail::MailboxConfig>,
+    /// Session login of people (`[session]`): cookie, lifetimes, failed-login limits.
+    pub session: SessionConfig,
+}
+
+/// Session login settings (`[session]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionConfig {
+    /// Marks the cookie `Secure` (served over HTTPS, as in production behind TLS). Off by default
+    /// so that `tipline serve` on 127.0.0.1 works in a browser; `TIPLINE_SESSION_SECURE=1` sets it.
+    pub secure_cookie: bool,
+    /// A session ends this many hours after login, whatever happens (a working day and a bit).
+    pub absolute_hours: i64,
+    /// A session ends after this many minutes without a request.
+    pub idle_minutes: i64,
+    /// Failed logins allowed per account name, and per client address, within the window.
+    pub max_failures: i64,
+    /// The window of the failed-login limit, minutes.
+    pub failure_window_minutes: i64,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            secure_cookie: false,
+            absolute_hours: 12,
+            idle_minutes: 30,
+            max_failures: 5,
+            failure_window_minutes: 15,
+        }
+    }
 }
 
 impl Default for Config {
@@ -41,6 +72,7 @@ impl Default for Config {
             triage: triage::TriageConfig::default(),
             smtp: None,
             mailboxes: Vec::new(),
+            session: SessionConfig::default(),
         }
     }
 }
@@ -70,6 +102,9 @@ impl Config {
         }
         if let Ok(prefix) = std::env::var("TIPLINE_CASE_PREFIX") {
             config.case_prefix = prefix;
+        }
+        if let Ok(secure) = std::env::var("TIPLINE_SESSION_SECURE") {
+            config.session.secure_cookie = matches!(secure.as_str(), "1" | "true" | "yes");
         }
         Ok(config)
     }

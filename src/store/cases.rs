@@ -103,6 +103,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        super::exclusions::copy_exclusions(&mut tx, from, into, &now).await?;
         tx.commit().await.context("commit of a merge")?;
         Ok(moved)
     }
@@ -259,6 +260,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        super::exclusions::copy_exclusions(&mut tx, case_id, new_case_id, &now).await?;
         tx.commit().await.context("commit of a split")?;
         Ok((new_case_id, case_no))
     }
@@ -448,20 +450,23 @@ impl Store {
     /// due first, with counts per state.
     pub async fn queue(
         &self,
-        prefix: &str,
-        home_too: bool,
+        scope: &crate::scope::Scope,
         f: &QueueFilter,
         now_utc: &str,
     ) -> anyhow::Result<(Vec<super::CaseRow>, i64, Vec<(String, i64)>)> {
-        // Scope and filters as one WHERE clause with numbered parameters.
+        // Scope and filters as one WHERE clause with numbered parameters; the user's exclusions
+        // (conflict of interest) are left out of the list and the counts.
         let mut clause = String::from(
             "state NOT IN ('closed', 'merged', 'transferred') AND (handling LIKE $1 OR locus LIKE $1",
         );
-        if home_too {
+        if scope.covers_home {
             clause.push_str(" OR handling = 'home'");
         }
-        clause.push(')');
-        let mut params: Vec<String> = vec![format!("{prefix}%")];
+        clause.push_str(
+            ") AND NOT EXISTS (SELECT 1 FROM exclusions x WHERE x.case_id = cases.id \
+             AND CAST(x.user_id AS TEXT) = $2)",
+        );
+        let mut params: Vec<String> = vec![format!("{}%", scope.prefix), scope.user_id.to_string()];
         fn add(clause: &mut String, params: &mut Vec<String>, sql: &str, value: String) {
             params.push(value);
             clause.push_str(&sql.replace("$?", &format!("${}", params.len())));
@@ -563,16 +568,19 @@ impl Store {
         &self,
         since: i64,
         limit: i64,
+        excluded_for: i64,
     ) -> anyhow::Result<Vec<(i64, String, String, serde_json::Value, String, String)>> {
         let rows = sqlx::query(
             "SELECT e.seq, r.external_id, e.kind, e.data, e.at, c.handling FROM events e \
              JOIN cases c ON c.id = e.case_id \
              JOIN reports r ON r.case_id = e.case_id AND r.channel = 'hotline_12345' \
              WHERE e.seq > $1 AND e.kind IN ('case.sign_for', 'case.send_back', 'case.transfer', 'case.reply', 'case.close') \
+             AND NOT EXISTS (SELECT 1 FROM exclusions x WHERE x.case_id = e.case_id AND x.user_id = $3) \
              ORDER BY e.seq, r.id LIMIT $2",
         )
         .bind(since)
         .bind(limit)
+        .bind(excluded_for)
         .fetch_all(self.pool())
         .await?;
         rows.iter()

@@ -8,11 +8,14 @@
 mod audit;
 mod batch;
 mod cases;
+mod exclusions;
 mod read;
+mod sessions;
 mod users;
 
 pub use batch::{Attachment, BatchItem, CaseLink, NewCase, SubjectRef};
 pub use cases::{CaseEditError, QueueFilter, StepApplyError};
+pub use exclusions::{exclusion, Exclusion};
 pub use read::{CaseRow, ExportRow, ReportRow};
 pub use users::{Role, User};
 
