@@ -29,6 +29,11 @@ pub struct Config {
     pub mailboxes: Vec<crate::mail::MailboxConfig>,
     /// Session login of people (`[session]`): cookie, lifetimes, failed-login limits.
     pub session: SessionConfig,
+    /// Where replies to the 12345 platform are pushed (`[platform_12345]`); none pushes nothing
+    /// (the platform can still read them at `GET /api/v1/channels/12345/replies`).
+    pub platform_12345: Option<crate::outbox::platform::PlatformConfig>,
+    /// The monthly progress tables mailed to leaders (`[monthly_reports]`).
+    pub monthly_reports: crate::stats::auto::AutoConfig,
 }
 
 /// Session login settings (`[session]`).
@@ -73,6 +78,8 @@ impl Default for Config {
             smtp: None,
             mailboxes: Vec::new(),
             session: SessionConfig::default(),
+            platform_12345: None,
+            monthly_reports: crate::stats::auto::AutoConfig::default(),
         }
     }
 }

@@ -91,7 +91,7 @@ impl Scope {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::store::Role;
 
@@ -104,7 +104,7 @@ mod tests {
         }
     }
 
-    fn case(handling: &str, locus: Option<&str>) -> CaseRow {
+    pub(crate) fn case(handling: &str, locus: Option<&str>) -> CaseRow {
         CaseRow {
             id: 1,
             case_no: "TL2024000001".into(),

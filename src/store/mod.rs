@@ -11,12 +11,16 @@ mod cases;
 mod exclusions;
 mod read;
 mod sessions;
+mod extensions;
+mod stats;
 mod users;
 
 pub use batch::{Attachment, BatchItem, CaseLink, NewCase, SubjectRef};
 pub use cases::{CaseEditError, QueueFilter, StepApplyError};
 pub use exclusions::{exclusion, Exclusion};
+pub use extensions::{decision_label, ExtensionError};
 pub use read::{CaseRow, ExportRow, ReportRow};
+pub use stats::{CaseFact, StepFact, Subtree};
 pub use users::{Role, User};
 
 use anyhow::Context;

@@ -76,7 +76,7 @@ async fn openapi() -> HttpResponse {
     HttpResponse::Ok().json(super::openapi::document())
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+pub(super) fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_envelope(&EnvelopeError::Malformed(e.to_string())))
 }
@@ -113,13 +113,13 @@ async fn accept(
 }
 
 /// The reach of the requesting user.
-fn scope_of(app: &App, user: &AuthUser) -> Scope {
+pub(super) fn scope_of(app: &App, user: &AuthUser) -> Scope {
     Scope::of(&user.0, app.config.triage.home.as_deref())
 }
 
 /// A case the user may see, or 404 (never 403: existence must not leak). A user named in one of
 /// its reports (conflict of interest) does not see it either.
-async fn visible_case(app: &App, scope: &Scope, id: i64) -> Result<CaseRow, ApiError> {
+pub(super) async fn visible_case(app: &App, scope: &Scope, id: i64) -> Result<CaseRow, ApiError> {
     let case = app
         .store
         .case(id)
@@ -206,7 +206,7 @@ async fn post_call(
     accept(&app, &user, wire, hints, &body).await
 }
 
-fn parse_id(raw: &str, what: &str) -> Result<i64, ApiError> {
+pub(super) fn parse_id(raw: &str, what: &str) -> Result<i64, ApiError> {
     raw.parse::<i64>().map_err(|_| ApiError::not_found(what))
 }
 
@@ -272,7 +272,7 @@ struct SearchParams {
 }
 
 /// Parses a request's query string; a malformed one is a 400.
-fn query_params<T: serde::de::DeserializeOwned>(
+pub(super) fn query_params<T: serde::de::DeserializeOwned>(
     req: &actix_web::HttpRequest,
 ) -> Result<T, ApiError> {
     web::Query::<T>::from_query(req.query_string())
@@ -400,7 +400,7 @@ fn edit_error(e: crate::store::CaseEditError) -> ApiError {
     }
 }
 
-fn require_reason(reason: &str) -> Result<(), ApiError> {
+pub(super) fn require_reason(reason: &str) -> Result<(), ApiError> {
     if reason.trim().is_empty() {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -733,9 +733,21 @@ async fn queue(
         .queue(&scope, &filter, &now_text)
         .await
         .map_err(|e| ApiError::internal(&e))?;
+    let ids: Vec<i64> = cases.iter().map(|c| c.id).collect();
+    let extensions = app
+        .store
+        .latest_extensions(&ids)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
     let rows: Vec<serde_json::Value> = cases
         .iter()
         .map(|c| {
+            // The latest extension request (延期): pending, approved or denied.
+            let extension = extensions.get(&c.id).map(|e| {
+                let state = e["state"].as_str().unwrap_or_default();
+                serde_json::json!({"n": e["n"], "state": state, "days": e["days"],
+                    "state_label": crate::store::decision_label(state)})
+            });
             let left = c
                 .due_at
                 .as_deref()
@@ -747,7 +759,7 @@ async fn queue(
                 "subject_name": c.subject_name, "subject_kind": c.subject_kind, "categories": c.categories,
                 "locus": c.locus, "handling": c.handling, "due_at": c.due_at, "seconds_left": left,
                 "overdue": left.is_some_and(|s| s < 0), "report_count": c.report_count,
-                "repeat_count": c.repeat_count, "version": c.version,
+                "repeat_count": c.repeat_count, "version": c.version, "extension": extension,
             })
         })
         .collect();
@@ -767,8 +779,9 @@ struct RepliesParams {
 }
 
 /// What the 12345 platform reads back: for each step on a case that came from a work order, the
-/// reply in the platform's shape (签收, 退回 with the reason, 转办, 办结回复 with the finding). `since`
-/// is the `seq` of the last reply read; replies are idempotent on (`order_no`, `step`, `seq`).
+/// reply in the platform's shape (签收, 退回 with the reason, 转办, 延期申请, 办结回复 with the finding
+/// and the actions, 办结), identity masked. `since` is the `seq` of the last reply read; replies
+/// are idempotent on (`order_no`, `step`, `seq`), the key a push carries too.
 async fn platform_replies(
     app: web::Data<App>,
     user: AuthUser,
@@ -776,49 +789,38 @@ async fn platform_replies(
 ) -> Result<HttpResponse, ApiError> {
     let params = query_params::<RepliesParams>(&req)?;
     let scope = scope_of(&app, &user);
-    let rows = app
+    let replies = crate::outbox::platform::replies(
+        &app.store,
+        params.since,
+        params.limit.unwrap_or(100).clamp(1, 1000),
+    )
+    .await
+    .map_err(|e| ApiError::internal(&e))?
+    .into_iter()
+    .filter(|r| r.handling == "home" && scope.covers_home || scope.covers(&r.handling))
+    .collect::<Vec<_>>();
+    // Replies on cases the reader is excluded from (conflict of interest) are left out.
+    let excluded_cases = app
         .store
-        .platform_replies(
-            params.since,
-            params.limit.unwrap_or(100).clamp(1, 1000),
-            scope.user_id,
-        )
+        .excluded_cases(scope.user_id)
         .await
         .map_err(|e| ApiError::internal(&e))?;
-    let handler_unit = |code: &str| -> String {
-        if code == "home" {
-            return "应急管理局举报受理中心".into();
+    let mut kept = Vec::with_capacity(replies.len());
+    for r in replies {
+        if !excluded_cases.is_empty() {
+            let case = app
+                .store
+                .report(r.report_id)
+                .await
+                .map_err(|e| ApiError::internal(&e))?
+                .map(|report| report.case_id);
+            if case.is_some_and(|c| excluded_cases.contains(&c)) {
+                continue;
+            }
         }
-        let gazetteer = triage::Gazetteer::get();
-        let name = gazetteer
-            .index_of(code)
-            .map(|i| gazetteer.short_path(i))
-            .unwrap_or_else(|| code.to_string());
-        format!("{name}应急管理局")
-    };
-    let replies: Vec<serde_json::Value> = rows
-        .into_iter()
-        .filter(|(_, _, _, _, _, handling)| {
-            handling == "home" && scope.covers_home || scope.covers(handling)
-        })
-        .map(|(seq, order_no, kind, data, at, handling)| {
-            let (step, text) = match kind.as_str() {
-                "case.sign_for" => ("signed_for", "已签收，正在办理。".to_string()),
-                "case.send_back" => (
-                    "sent_back",
-                    format!("退回：{}", data["reason"].as_str().unwrap_or("")),
-                ),
-                "case.transfer" => (
-                    "transferred",
-                    format!("已转办：{}", data["reason"].as_str().unwrap_or("")),
-                ),
-                "case.reply" => ("replied", data["text"].as_str().unwrap_or("").to_string()),
-                _ => ("closed", "已办结。".to_string()),
-            };
-            serde_json::json!({"seq": seq, "order_no": order_no, "step": step, "text": text,
-                "handler_unit": handler_unit(&handling), "time": at})
-        })
-        .collect();
+        kept.push(serde_json::json!(r));
+    }
+    let replies = kept;
     let next = replies
         .last()
         .and_then(|r| r["seq"].as_i64())

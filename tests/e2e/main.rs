@@ -4,6 +4,7 @@
 mod access;
 mod cases_search;
 mod casework;
+mod chain;
 mod crash;
 mod helpers;
 mod import_export;
@@ -11,3 +12,4 @@ mod intake_http;
 mod mail_in;
 mod mail_out;
 mod scope;
+mod stats;
