@@ -27,11 +27,42 @@ pub struct Config {
     pub smtp: Option<crate::outbox::SmtpConfig>,
     /// Mailboxes to take reports from (`[[mailboxes]]`, IMAP); none polls no mail.
     pub mailboxes: Vec<crate::mail::MailboxConfig>,
+    /// Session login of people (`[session]`): cookie, lifetimes, failed-login limits.
+    pub session: SessionConfig,
     /// Where replies to the 12345 platform are pushed (`[platform_12345]`); none pushes nothing
     /// (the platform can still read them at `GET /api/v1/channels/12345/replies`).
     pub platform_12345: Option<crate::outbox::platform::PlatformConfig>,
     /// The monthly progress tables mailed to leaders (`[monthly_reports]`).
     pub monthly_reports: crate::stats::auto::AutoConfig,
+}
+
+/// Session login settings (`[session]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionConfig {
+    /// Marks the cookie `Secure` (served over HTTPS, as in production behind TLS). Off by default
+    /// so that `tipline serve` on 127.0.0.1 works in a browser; `TIPLINE_SESSION_SECURE=1` sets it.
+    pub secure_cookie: bool,
+    /// A session ends this many hours after login, whatever happens (a working day and a bit).
+    pub absolute_hours: i64,
+    /// A session ends after this many minutes without a request.
+    pub idle_minutes: i64,
+    /// Failed logins allowed per account name, and per client address, within the window.
+    pub max_failures: i64,
+    /// The window of the failed-login limit, minutes.
+    pub failure_window_minutes: i64,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            secure_cookie: false,
+            absolute_hours: 12,
+            idle_minutes: 30,
+            max_failures: 5,
+            failure_window_minutes: 15,
+        }
+    }
 }
 
 impl Default for Config {
@@ -46,6 +77,7 @@ impl Default for Config {
             triage: triage::TriageConfig::default(),
             smtp: None,
             mailboxes: Vec::new(),
+            session: SessionConfig::default(),
             platform_12345: None,
             monthly_reports: crate::stats::auto::AutoConfig::default(),
         }
@@ -77,6 +109,9 @@ impl Config {
         }
         if let Ok(prefix) = std::env::var("TIPLINE_CASE_PREFIX") {
             config.case_prefix = prefix;
+        }
+        if let Ok(secure) = std::env::var("TIPLINE_SESSION_SECURE") {
+            config.session.secure_cookie = matches!(secure.as_str(), "1" | "true" | "yes");
         }
         Ok(config)
     }

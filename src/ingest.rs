@@ -74,17 +74,28 @@ pub struct Ingest {
 }
 
 impl Ingest {
-    /// Rebuilds the duplicate index from the database and starts the writer.
-    pub async fn start(store: Arc<Store>, max_batch: usize) -> anyhow::Result<Ingest> {
+    /// Rebuilds the duplicate index from the database and starts the writer; `home` is the
+    /// deployment's home jurisdiction (whose users see the home desk, for conflicts of interest).
+    pub async fn start(
+        store: Arc<Store>,
+        max_batch: usize,
+        home: Option<String>,
+    ) -> anyhow::Result<Ingest> {
         let dedup = Arc::new(RwLock::new(rebuild_dedup(&store).await?));
         let (queue, rx) = mpsc::channel(max_batch * 4);
         let committed = Arc::new(Notify::new());
+        let conflicts = Conflicts {
+            version: -1,
+            matcher: Default::default(),
+            home,
+        };
         tokio::spawn(writer(
             store,
             rx,
             dedup.clone(),
             committed.clone(),
             max_batch.max(1),
+            conflicts,
         ));
         Ok(Ingest {
             queue,
@@ -248,12 +259,31 @@ fn analysis_from_decisions(decisions: &serde_json::Value, envelope: &Envelope) -
     })
 }
 
+/// The writer's compiled user names, recompiled when the users counter moves.
+struct Conflicts {
+    version: i64,
+    matcher: crate::conflict::Matcher,
+    home: Option<String>,
+}
+
+impl Conflicts {
+    async fn refresh(&mut self, store: &Store) -> anyhow::Result<()> {
+        let version = store.users_version().await?;
+        if version != self.version {
+            self.matcher = store.conflict_matcher(self.home.as_deref()).await?;
+            self.version = version;
+        }
+        Ok(())
+    }
+}
+
 async fn writer(
     store: Arc<Store>,
     mut rx: mpsc::Receiver<Queued>,
     dedup: Arc<RwLock<DedupIndex>>,
     committed: Arc<Notify>,
     max_batch: usize,
+    mut conflicts: Conflicts,
 ) {
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
@@ -263,7 +293,11 @@ async fn writer(
                 Err(_) => break,
             }
         }
-        match write_batch(&store, &dedup, &mut batch).await {
+        let written = match conflicts.refresh(&store).await {
+            Ok(()) => write_batch(&store, &dedup, &conflicts.matcher, &mut batch).await,
+            Err(e) => Err(e),
+        };
+        match written {
             Ok(acks) => {
                 committed.notify_one();
                 for (q, ack) in batch.into_iter().zip(acks) {
@@ -301,6 +335,7 @@ enum Slot {
 async fn write_batch(
     store: &Store,
     dedup: &RwLock<DedupIndex>,
+    conflicts: &crate::conflict::Matcher,
     batch: &mut [Queued],
 ) -> anyhow::Result<Vec<Ack>> {
     let keys: Vec<(String, String)> = batch
@@ -416,6 +451,11 @@ async fn write_batch(
             .write()
             .expect("not poisoned")
             .insert(report_id, case_id, &probe);
+        let exclusions = excluded_by(store, conflicts, s, &case, &items)
+            .await?
+            .into_iter()
+            .map(|named| crate::store::exclusion(case_id, Some(report_id), named))
+            .collect();
         let decisions = serde_json::json!({
             "extraction": s.analysis.extraction,
             "locus": s.analysis.locus,
@@ -440,6 +480,7 @@ async fn write_batch(
             case,
             subject: subject_ref(&s.analysis, &probe),
             events: all_events,
+            exclusions,
         });
     }
     let stored = store.commit_batch(&items).await?;
@@ -473,6 +514,56 @@ async fn write_batch(
         acks.push(ack);
     }
     Ok(acks)
+}
+
+/// The users a report names whose jurisdiction covers its case (conflict of interest). The case
+/// is the one the report opens, one opened earlier in this batch, or a stored one.
+async fn excluded_by(
+    store: &Store,
+    conflicts: &crate::conflict::Matcher,
+    s: &Submission,
+    case: &CaseLink,
+    items: &[BatchItem],
+) -> anyhow::Result<Vec<crate::conflict::Named>> {
+    let env = &s.envelope;
+    let texts = [
+        env.title.as_deref(),
+        Some(env.text.as_str()),
+        env.subject.as_ref().and_then(|h| h.name.as_deref()),
+        s.analysis.extraction.subject_name.as_deref(),
+    ];
+    let texts = texts.into_iter().flatten();
+    if conflicts.named(texts.clone()).is_empty() {
+        return Ok(Vec::new());
+    }
+    let place = |c: &NewCase| (c.handling.clone(), c.locus.clone(), c.transfer.clone());
+    let (handling, locus, transfer) = match case {
+        CaseLink::Open(c) => place(c),
+        CaseLink::Join { case_id, .. } => {
+            let in_batch = items.iter().find_map(|i| match &i.case {
+                CaseLink::Open(c) if c.case_id == *case_id => Some(place(c)),
+                _ => None,
+            });
+            match in_batch {
+                Some(p) => p,
+                None => {
+                    let c = store
+                        .case(*case_id)
+                        .await?
+                        .ok_or_else(|| anyhow::anyhow!("case {case_id} to join is not stored"))?;
+                    (c.handling, c.locus, c.transfer)
+                }
+            }
+        }
+    };
+    Ok(conflicts.excluded(
+        texts,
+        crate::conflict::CasePlace {
+            handling: &handling,
+            locus: locus.as_deref(),
+            transfer: transfer.as_deref(),
+        },
+    ))
 }
 
 /// The subject's record key, when the report names a subject with a distinctive core.

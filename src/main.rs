@@ -8,6 +8,7 @@ mod casework;
 mod channels;
 mod cli;
 mod config;
+mod conflict;
 mod indexer;
 mod ingest;
 mod mail;
@@ -114,6 +115,11 @@ enum Command {
         #[command(subcommand)]
         command: cli::users::UserCommand,
     },
+    /// Conflicts of interest: which users are excluded from which cases.
+    Exclusions {
+        #[command(subcommand)]
+        command: cli::users::ExclusionCommand,
+    },
     /// Manage API tokens.
     Token {
         #[command(subcommand)]
@@ -210,6 +216,9 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Reindex => cli::search::reindex(config).await.map(|_| 0),
         Command::User { command } => cli::users::user(config, command).await.map(|_| 0),
+        Command::Exclusions { command } => {
+            cli::users::exclusions(config, command).await.map(|_| 0)
+        }
         Command::Token { command } => cli::users::token(config, command).await.map(|_| 0),
         Command::Outbox { command } => cli::outbox::run(config, command).await,
         Command::Mail { command } => cli::mail::run(config, command).await,

@@ -86,6 +86,8 @@ pub struct BatchItem {
     pub subject: Option<SubjectRef>,
     /// Events to append: (kind, JSON data).
     pub events: Vec<(String, String)>,
+    /// Users this report names, excluded from its case (conflict of interest).
+    pub exclusions: Vec<super::Exclusion>,
 }
 
 /// An attachment of a report (mail), kept or refused.
@@ -520,6 +522,9 @@ impl Store {
         )
         .await?;
         self.upsert_subjects(&mut tx, items, &now).await?;
+        let exclusions: Vec<super::Exclusion> =
+            items.iter().flat_map(|i| i.exclusions.iter().cloned()).collect();
+        super::exclusions::insert_exclusions(&mut tx, &exclusions, &now).await?;
         // Mail the batch causes (receipts, referral letters, notices), in the same transaction.
         let case_nos: Vec<&str> = stored.iter().map(|s| s.case_no.as_str()).collect();
         crate::outbox::enqueue_batch(&mut tx, items, &case_nos, &now).await?;

@@ -8,14 +8,17 @@
 mod audit;
 mod batch;
 mod cases;
-mod extensions;
+mod exclusions;
 mod read;
+mod sessions;
+mod extensions;
 mod stats;
 mod users;
 mod web;
 
 pub use batch::{Attachment, BatchItem, CaseLink, NewCase, SubjectRef};
 pub use cases::{CaseEditError, QueueFilter, StepApplyError};
+pub use exclusions::{exclusion, Exclusion};
 pub use extensions::{decision_label, ExtensionError};
 pub use read::{CaseRow, ExportRow, ReportRow};
 pub use stats::{CaseFact, StepFact, Subtree};

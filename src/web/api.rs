@@ -39,7 +39,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/search", web::get().to(search))
         .route("/api/v1/stats/monthly", web::get().to(monthly_counts))
         .route("/api/v1/channels/12345/orders", web::post().to(post_order))
-        .route("/api/v1/channels/12350/calls", web::post().to(post_call));
+        .route("/api/v1/channels/12350/calls", web::post().to(post_call))
+        .route("/api/v1/admin/exclusions", web::get().to(admin_exclusions));
 }
 
 async fn healthz() -> HttpResponse {
@@ -134,14 +135,41 @@ pub(super) fn scope_of(app: &App, user: &AuthUser) -> Scope {
     Scope::of(&user.0, app.config.triage.home.as_deref())
 }
 
-/// A case the user may see, or 404 (never 403: existence must not leak).
+/// A case the user may see, or 404 (never 403: existence must not leak). A user named in one of
+/// its reports (conflict of interest) does not see it either.
 pub(super) async fn visible_case(app: &App, scope: &Scope, id: i64) -> Result<CaseRow, ApiError> {
-    app.store
+    let case = app
+        .store
         .case(id)
         .await
         .map_err(|e| ApiError::internal(&e))?
         .filter(|c| scope.sees_case(c))
-        .ok_or_else(|| ApiError::not_found("案件"))
+        .ok_or_else(|| ApiError::not_found("案件"))?;
+    if excluded(app, scope, id).await? {
+        return Err(ApiError::not_found("案件"));
+    }
+    Ok(case)
+}
+
+/// True when the user is excluded from the case (conflict of interest).
+async fn excluded(app: &App, scope: &Scope, case_id: i64) -> Result<bool, ApiError> {
+    app.store
+        .is_excluded(case_id, scope.user_id)
+        .await
+        .map_err(|e| ApiError::internal(&e))
+}
+
+/// Steps and corrections on cases are the officers' work (and the admin's); others get 403 once
+/// the case is known to be visible to them.
+fn require_case_worker(user: &AuthUser) -> Result<(), ApiError> {
+    use crate::store::Role;
+    if matches!(user.0.role, Role::Officer | Role::Admin) {
+        return Ok(());
+    }
+    Err(ApiError::forbidden(
+        "只有办案人员可以办理、并案或拆分案件",
+        "only officers may act on, merge or split cases",
+    ))
 }
 
 fn ack_response(ack: &Ack) -> HttpResponse {
@@ -219,7 +247,9 @@ async fn get_report(
         .await
         .map_err(|e| ApiError::internal(&e))?;
     let logged_it = report.logged_by == Some(user.0.id);
-    if !logged_it && !case.as_ref().is_some_and(|c| scope.sees_case(c)) {
+    if !logged_it && !case.as_ref().is_some_and(|c| scope.sees_case(c))
+        || excluded(&app, &scope, report.case_id).await?
+    {
         return Err(ApiError::not_found("举报"));
     }
     Ok(HttpResponse::Ok().json(serde_json::json!({
@@ -314,7 +344,7 @@ async fn search(
         )
         .await
         .map_err(|e| ApiError::internal(&e))?;
-    let Some(query) = scoped(&scope_of(&app, &user), query) else {
+    let Some(query) = scoped(&app, &scope_of(&app, &user), query).await? else {
         return Ok(
             HttpResponse::Ok().json(serde_json::json!({"total": 0, "hits": [], "facets": {}}))
         );
@@ -338,10 +368,23 @@ async fn search(
     })))
 }
 
-/// The query narrowed to the user's subtree; `None` when it asks only outside it.
-fn scoped(scope: &Scope, mut query: search::Query) -> Option<search::Query> {
-    query.place = scope.place_filter(query.place.as_deref())?;
-    Some(query)
+/// The query narrowed to the user's subtree and without the cases they are excluded from;
+/// `None` when it asks only outside the subtree.
+async fn scoped(
+    app: &App,
+    scope: &Scope,
+    mut query: search::Query,
+) -> Result<Option<search::Query>, ApiError> {
+    let Some(place) = scope.place_filter(query.place.as_deref()) else {
+        return Ok(None);
+    };
+    query.place = place;
+    query.exclude_cases = app
+        .store
+        .excluded_cases(scope.user_id)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(Some(query))
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -401,6 +444,7 @@ async fn merge_case(
     let scope = scope_of(&app, &user);
     visible_case(&app, &scope, id).await?;
     visible_case(&app, &scope, body.into).await?;
+    require_case_worker(&user)?;
     let moved = app
         .store
         .merge_cases(id, body.into, &user.0.name, &body.reason)
@@ -428,6 +472,7 @@ async fn split_case(
     let body: SplitBody = parse_json(&read_body(payload, app.config.max_body_bytes).await?)?;
     require_reason(&body.reason)?;
     visible_case(&app, &scope_of(&app, &user), id).await?;
+    require_case_worker(&user)?;
     let (new_case, case_no) = app
         .store
         .split_reports(id, &body.report_ids, &user.0.name, &body.reason)
@@ -513,7 +558,7 @@ async fn monthly_counts(
     };
     let query = crate::cli::search::build_query(&params.q, &params.filters, 0, 0)
         .map_err(|e| bad_query(&e))?;
-    let Some(query) = scoped(&scope_of(&app, &user), query) else {
+    let Some(query) = scoped(&app, &scope_of(&app, &user), query).await? else {
         return Ok(
             HttpResponse::Ok().json(serde_json::json!({"group": params.group, "counts": []}))
         );
@@ -622,6 +667,7 @@ async fn transition(
     use crate::store::StepApplyError;
     let id = parse_id(&id, "案件")?;
     visible_case(&app, &scope_of(&app, &user), id).await?;
+    require_case_worker(&user)?;
     let body: serde_json::Value =
         parse_json(&read_body(payload, app.config.max_body_bytes).await?)?;
     let reason = body["reason"].as_str().map(str::to_string);
@@ -702,7 +748,7 @@ async fn queue(
     let now_text = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let (cases, total, per_state) = app
         .store
-        .queue(&scope.prefix, scope.covers_home, &filter, &now_text)
+        .queue(&scope, &filter, &now_text)
         .await
         .map_err(|e| ApiError::internal(&e))?;
     let ids: Vec<i64> = cases.iter().map(|c| c.id).collect();
@@ -761,7 +807,7 @@ async fn platform_replies(
 ) -> Result<HttpResponse, ApiError> {
     let params = query_params::<RepliesParams>(&req)?;
     let scope = scope_of(&app, &user);
-    let replies: Vec<serde_json::Value> = crate::outbox::platform::replies(
+    let replies = crate::outbox::platform::replies(
         &app.store,
         params.since,
         params.limit.unwrap_or(100).clamp(1, 1000),
@@ -770,8 +816,29 @@ async fn platform_replies(
     .map_err(|e| ApiError::internal(&e))?
     .into_iter()
     .filter(|r| r.handling == "home" && scope.covers_home || scope.covers(&r.handling))
-    .map(|r| serde_json::json!(r))
-    .collect();
+    .collect::<Vec<_>>();
+    // Replies on cases the reader is excluded from (conflict of interest) are left out.
+    let excluded_cases = app
+        .store
+        .excluded_cases(scope.user_id)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    let mut kept = Vec::with_capacity(replies.len());
+    for r in replies {
+        if !excluded_cases.is_empty() {
+            let case = app
+                .store
+                .report(r.report_id)
+                .await
+                .map_err(|e| ApiError::internal(&e))?
+                .map(|report| report.case_id);
+            if case.is_some_and(|c| excluded_cases.contains(&c)) {
+                continue;
+            }
+        }
+        kept.push(serde_json::json!(r));
+    }
+    let replies = kept;
     let next = replies
         .last()
         .and_then(|r| r["seq"].as_i64())
@@ -912,4 +979,28 @@ async fn reveal_identity(
         .await
         .map_err(|e| ApiError::internal(&e))?;
     Ok(HttpResponse::Ok().json(serde_json::json!({"report_id": id, "reporter": identity})))
+}
+
+/// The admin's list of exclusions for conflict of interest (cases in the admin's subtree).
+async fn admin_exclusions(
+    app: web::Data<App>,
+    user: AuthUser,
+) -> Result<HttpResponse, ApiError> {
+    if user.0.role != crate::store::Role::Admin {
+        return Err(ApiError::forbidden(
+            "只有系统管理员可以查看回避记录",
+            "only administrators may list exclusions",
+        ));
+    }
+    let scope = scope_of(&app, &user);
+    let rows: Vec<serde_json::Value> = app
+        .store
+        .exclusions_list()
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .into_iter()
+        .filter(|(_, case)| scope.sees_case(case))
+        .map(|(row, _)| row)
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({"total": rows.len(), "exclusions": rows})))
 }

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `tipline` binary, real databases (SQLite always; PostgreSQL when
 //! `TIPLINE_TEST_POSTGRES_URL` is set — `TIPLINE_TEST_REQUIRE_ALL=1` makes its absence a failure).
 
+mod access;
 mod browser;
 mod browser_helpers;
 mod cases_search;
