@@ -27,6 +27,9 @@ pub struct Config {
     pub smtp: Option<crate::outbox::SmtpConfig>,
     /// Mailboxes to take reports from (`[[mailboxes]]`, IMAP); none polls no mail.
     pub mailboxes: Vec<crate::mail::MailboxConfig>,
+    /// The reporter-identity key file (`TIPLINE_IDENTITY_KEY_FILE`); default `<data>/identity.key`,
+    /// created on first start. `TIPLINE_IDENTITY_KEY` (the key text itself) wins over any file.
+    pub identity_key_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -41,6 +44,7 @@ impl Default for Config {
             triage: triage::TriageConfig::default(),
             smtp: None,
             mailboxes: Vec::new(),
+            identity_key_file: None,
         }
     }
 }
@@ -68,6 +72,9 @@ impl Config {
         if let Ok(home) = std::env::var("TIPLINE_HOME_JURISDICTION") {
             config.triage.home = Some(home).filter(|h| !h.is_empty());
         }
+        if let Ok(file) = std::env::var("TIPLINE_IDENTITY_KEY_FILE") {
+            config.identity_key_file = Some(PathBuf::from(file)).filter(|f| !f.as_os_str().is_empty());
+        }
         if let Ok(prefix) = std::env::var("TIPLINE_CASE_PREFIX") {
             config.case_prefix = prefix;
         }
@@ -83,6 +90,13 @@ impl Config {
                 self.data_dir.join("tipline.db").display()
             ),
         }
+    }
+
+    /// The reporter-identity key file in force (outside the database, beside it by default).
+    pub fn identity_key_file(&self) -> PathBuf {
+        self.identity_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("identity.key"))
     }
 
     /// Where the search index lives.

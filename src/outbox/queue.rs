@@ -5,47 +5,54 @@
 //! as text on both backends.
 
 use super::{MailKind, NewRow, Payload};
+use crate::identity::{Column, Sealer};
 use crate::store::{Backend, Store};
 use anyhow::Context;
 use sqlx::{Any, Row};
 
 /// Columns per inserted row; statements are chunked below the bind limit.
-const INSERT_COLUMNS: usize = 5;
+const INSERT_COLUMNS: usize = 6;
 const MAX_BINDS: usize = 30_000;
 
-/// Inserts rows; a row whose `dedup_key` exists already is skipped (idempotent enqueue).
+/// Inserts rows; a row whose `dedup_key` exists already is skipped (idempotent enqueue). A
+/// receipt's payload (the reporter's address) is sealed, bound to its `dedup_key`.
 pub(super) async fn insert(
     tx: &mut sqlx::Transaction<'_, Any>,
     rows: Vec<NewRow>,
     now: &str,
+    sealer: &Sealer,
 ) -> anyhow::Result<()> {
     for chunk in rows.chunks(MAX_BINDS / INSERT_COLUMNS) {
         let mut sql = String::from(
-            "INSERT INTO outbox (kind, dedup_key, payload, created_at, next_attempt_at) VALUES ",
+            "INSERT INTO outbox (kind, dedup_key, payload, created_at, next_attempt_at, key_id) VALUES ",
         );
         for i in 0..chunk.len() {
             if i > 0 {
                 sql.push_str(", ");
             }
             let b = i * INSERT_COLUMNS;
-            sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5
-            ));
+            let params: Vec<String> = (1..=INSERT_COLUMNS).map(|c| format!("${}", b + c)).collect();
+            sql.push_str(&format!("({})", params.join(", ")));
         }
         sql.push_str(" ON CONFLICT (dedup_key) DO NOTHING");
         let mut query = sqlx::query(&sql);
         for row in chunk {
+            let payload = serde_json::to_string(&row.payload)?;
+            let (payload, key_id) = if row.kind == MailKind::Receipt {
+                (
+                    sealer.seal_text(Column::OutboxPayload, &row.dedup_key, &payload),
+                    Some(i64::from(sealer.id())),
+                )
+            } else {
+                (payload, None)
+            };
             query = query
                 .bind(row.kind.code().to_string())
                 .bind(row.dedup_key.clone())
-                .bind(serde_json::to_string(&row.payload)?)
+                .bind(payload)
                 .bind(now.to_string())
-                .bind(now.to_string());
+                .bind(now.to_string())
+                .bind(key_id);
         }
         query
             .execute(&mut **tx)
@@ -106,7 +113,7 @@ pub async fn claim(
            AND (claimed_until IS NULL OR claimed_until < $2) \
            ORDER BY next_attempt_at, id LIMIT $3{lock}) \
          AND done_at IS NULL AND (claimed_until IS NULL OR claimed_until < $2) \
-         RETURNING id, kind, dedup_key, payload, attempts",
+         RETURNING id, kind, dedup_key, payload, attempts, key_id",
         kinds = kinds_sql()
     );
     let rows = sqlx::query(&sql)
@@ -122,12 +129,20 @@ pub async fn claim(
         let Some(kind) = MailKind::from_code(&kind) else {
             continue;
         };
-        let payload: String = row.try_get("payload")?;
+        let dedup_key: String = row.try_get("dedup_key")?;
+        let sealed = row.try_get::<Option<i64>, _>("key_id").ok().flatten().is_some();
+        let payload = store
+            .open_text_column(&row, "payload", Column::OutboxPayload, &dedup_key, sealed)
+            .map_err(|e| format!("{}: {e}", e.code()))
+            .and_then(|p| {
+                serde_json::from_str(&p.unwrap_or_default())
+                    .map_err(|e| format!("unreadable payload: {e}"))
+            });
         out.push(Claimed {
             id: row.try_get("id")?,
             kind,
-            dedup_key: row.try_get("dedup_key")?,
-            payload: serde_json::from_str(&payload).map_err(|e| format!("unreadable payload: {e}")),
+            dedup_key,
+            payload,
             attempts: row.try_get("attempts")?,
         });
     }

@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// An SMTP server that writes each message as `<n>.eml` with its envelope in `<n>.json`.
-const RECEIVER: &str = r#"
+pub(crate) const RECEIVER: &str = r#"
 import asyncore, json, os, sys, time, warnings
 warnings.simplefilter("ignore")
 import smtpd
@@ -33,12 +33,12 @@ print("ready", flush=True)
 asyncore.loop()
 "#;
 
-struct Receiver {
+pub(crate) struct Receiver {
     child: Child,
 }
 
 impl Receiver {
-    fn start(script: &Path, port: u16, out: &Path) -> Receiver {
+    pub(crate) fn start(script: &Path, port: u16, out: &Path) -> Receiver {
         let mut child = Command::new("python3")
             .arg("-W")
             .arg("ignore")
@@ -76,16 +76,16 @@ impl Drop for Receiver {
 
 /// One received mail.
 #[derive(Debug, Clone)]
-struct Mail {
-    rcpt_to: Vec<String>,
-    raw: String,
+pub(crate) struct Mail {
+    pub(crate) rcpt_to: Vec<String>,
+    pub(crate) raw: String,
     subject: String,
     message_id: String,
     body: String,
     to_header: String,
 }
 
-fn received(dir: &Path) -> Vec<Mail> {
+pub(crate) fn received(dir: &Path) -> Vec<Mail> {
     let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
         .expect("read mail dir")
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -128,7 +128,7 @@ fn received(dir: &Path) -> Vec<Mail> {
         .collect()
 }
 
-fn wait_for_mail(dir: &Path, count: usize, what: &str) -> Vec<Mail> {
+pub(crate) fn wait_for_mail(dir: &Path, count: usize, what: &str) -> Vec<Mail> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let mails = received(dir);
@@ -190,20 +190,26 @@ const OFFICER_EMAIL: &str = "officer.tiedong@yjj.example.cn";
 const POLICE_EMAIL: &str = "jingzhen@ps.example.cn";
 const MARKET_EMAIL: &str = "jiancha@amr.example.cn";
 
-#[test]
-fn mail_out_is_transactional_retried_and_never_doubled() {
-    for backend in backends() {
-        let dep = Deployment::new(backend);
-        let mail_dir = tempfile::tempdir().expect("mail dir");
-        let script = mail_dir.path().join("receiver.py");
-        std::fs::write(&script, RECEIVER).expect("write receiver");
-        let inbox = mail_dir.path().join("inbox");
-        std::fs::create_dir_all(&inbox).expect("inbox");
-        let smtp_port = free_port();
-        std::fs::write(
-            dep.data().join("tipline.toml"),
-            format!(
-                r#"
+/// A scratch SMTP receiver (not started) and the deployment's configuration to send to it: home
+/// 鞍山市, referral addresses for 铁东区, mail on.
+pub(crate) struct MailSetup {
+    _dir: tempfile::TempDir,
+    pub(crate) script: PathBuf,
+    pub(crate) inbox: PathBuf,
+    pub(crate) port: u16,
+}
+
+pub(crate) fn mail_setup(dep: &Deployment) -> MailSetup {
+    let dir = tempfile::tempdir().expect("mail dir");
+    let script = dir.path().join("receiver.py");
+    std::fs::write(&script, RECEIVER).expect("write receiver");
+    let inbox = dir.path().join("inbox");
+    std::fs::create_dir_all(&inbox).expect("inbox");
+    let smtp_port = free_port();
+    std::fs::write(
+        dep.data().join("tipline.toml"),
+        format!(
+            r#"
 [triage]
 home = "210300"
 
@@ -223,9 +229,23 @@ backoff_base_secs = 1
 backoff_max_secs = 2
 poll_secs = 1
 "#
-            ),
-        )
-        .expect("write configuration");
+        ),
+    )
+    .expect("write configuration");
+    MailSetup {
+        _dir: dir,
+        script,
+        inbox,
+        port: smtp_port,
+    }
+}
+
+#[test]
+fn mail_out_is_transactional_retried_and_never_doubled() {
+    for backend in backends() {
+        let dep = Deployment::new(backend);
+        let setup = mail_setup(&dep);
+        let (script, inbox, smtp_port) = (setup.script.clone(), setup.inbox.clone(), setup.port);
         let token = dep.token("op1", "operator", "210300");
         let (code, _, err) = dep.run(
             &[
