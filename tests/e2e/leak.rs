@@ -81,6 +81,8 @@ fn reporter_identity_shows_only_where_entitled() {
         let leader = dep.token("lead1", "leader", "210300");
         let admin = dep.token("admin1", "admin", "210300");
         let county = dep.token("tiexi", "officer", "210303");
+        // An officer of the prefecture handles every case of these reports (its subtree, the home desk).
+        let prefecture = dep.token("anshan.officer", "officer", "210300");
         let (code, _, err) = dep.run(
             &[
                 "user", "add", "tiedong", "--role", "officer", "--jurisdiction", "210302",
@@ -196,6 +198,7 @@ fn reporter_identity_shows_only_where_entitled() {
             ("leader", &leader),
             ("admin", &admin),
             ("officer", &officer),
+            ("prefecture officer", &prefecture),
             ("other county", &county),
         ] {
             for path in &paths {
@@ -221,7 +224,7 @@ fn reporter_identity_shows_only_where_entitled() {
         for id in &report_ids {
             let r = c
                 .post(server.url(&format!("/api/v1/reports/{id}/reveal")))
-                .bearer_auth(&officer)
+                .bearer_auth(&prefecture)
                 .json(&json!({"reason": "需联系举报人核实"}))
                 .send()
                 .unwrap();

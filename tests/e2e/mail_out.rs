@@ -61,7 +61,7 @@ impl Receiver {
         panic!("the SMTP receiver did not listen on {port}");
     }
 
-    fn stop(mut self) {
+    pub(crate) fn stop(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
