@@ -258,16 +258,48 @@ impl Step {
     }
 }
 
-/// The deadline that applies in a state, from a case's step deadlines (JSON of
-/// `triage::Deadlines`), in UTC RFC 3339; none for states that wait on nobody.
-pub fn due_for(state: &str, deadlines: &serde_json::Value) -> Option<String> {
-    let step = match state {
+/// The deadline steps of a case, in the order they fall due.
+pub const DEADLINE_STEPS: [&str; 4] = ["sign_for", "first_contact", "verification", "reply"];
+
+/// The step whose deadline applies in a state; none for states that wait on nobody.
+pub fn deadline_step(state: &str) -> Option<&'static str> {
+    Some(match state {
         "received" | "routed" | "sent_back" => "sign_for",
         "signed_for" => "first_contact",
         "verifying" => "verification",
         "finding" | "actions" | "rectification" => "reply",
         _ => return None,
-    };
+    })
+}
+
+/// The deadlines after an approved extension (延期) of `days` working days: the current step's
+/// deadline and every later one move by that many working days on the calendar; earlier ones stay.
+/// None when the state has no deadline.
+pub fn extended(
+    state: &str,
+    deadlines: &serde_json::Value,
+    days: u32,
+    calendar: &triage::WorkCalendar,
+) -> Option<serde_json::Value> {
+    let current = deadline_step(state)?;
+    let from = DEADLINE_STEPS.iter().position(|s| *s == current)?;
+    let mut out = deadlines.clone();
+    for step in &DEADLINE_STEPS[from..] {
+        let Some(at) = deadlines[*step]
+            .as_str()
+            .and_then(|d| chrono::DateTime::parse_from_rfc3339(d).ok())
+        else {
+            continue;
+        };
+        out[*step] = serde_json::json!(calendar.add_working_days(at, days).to_rfc3339());
+    }
+    Some(out)
+}
+
+/// The deadline that applies in a state, from a case's step deadlines (JSON of
+/// `triage::Deadlines`), in UTC RFC 3339; none for states that wait on nobody.
+pub fn due_for(state: &str, deadlines: &serde_json::Value) -> Option<String> {
+    let step = deadline_step(state)?;
     let at = chrono::DateTime::parse_from_rfc3339(deadlines[step].as_str()?).ok()?;
     Some(
         at.with_timezone(&chrono::Utc)
@@ -361,6 +393,26 @@ mod tests {
             state = step.to_state();
         }
         assert_eq!(state, "closed");
+    }
+
+    #[test]
+    fn an_extension_moves_the_current_and_later_deadlines_in_working_days() {
+        let deadlines = serde_json::json!({
+            "sign_for": "2024-09-27T18:00:00+08:00",
+            "first_contact": "2024-09-29T18:00:00+08:00",
+            "verification": "2024-09-30T18:00:00+08:00",
+            "reply": "2024-09-30T18:00:00+08:00",
+        });
+        let cal = triage::WorkCalendar::embedded();
+        let out = extended("signed_for", &deadlines, 2, cal).unwrap();
+        assert_eq!(
+            out["sign_for"], deadlines["sign_for"],
+            "an earlier step stays"
+        );
+        // 国庆 2024: 10-01..10-07 off, 09-29 (Sunday) and 10-12 (Saturday) worked.
+        assert_eq!(out["first_contact"], "2024-10-08T18:00:00+08:00");
+        assert_eq!(out["reply"], "2024-10-09T18:00:00+08:00");
+        assert!(extended("closed", &deadlines, 2, cal).is_none());
     }
 
     #[test]

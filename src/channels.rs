@@ -22,6 +22,9 @@ pub struct WorkOrder {
     pub deadline: Option<String>,
     /// 承办单位.
     pub dispatch_unit: Option<String>,
+    /// 工单标题.
+    #[serde(default)]
+    pub title: Option<String>,
 }
 
 /// The caller of a 12345 order.
@@ -50,7 +53,7 @@ impl From<WorkOrder> for EnvelopeWire {
             }),
             subject: None,
             address: order.location,
-            title: None,
+            title: order.title,
             text: order.content,
             deadline: order.deadline,
         }

@@ -30,6 +30,11 @@ pub struct Config {
     /// The reporter-identity key file (`TIPLINE_IDENTITY_KEY_FILE`); default `<data>/identity.key`,
     /// created on first start. `TIPLINE_IDENTITY_KEY` (the key text itself) wins over any file.
     pub identity_key_file: Option<PathBuf>,
+    /// Where replies to the 12345 platform are pushed (`[platform_12345]`); none pushes nothing
+    /// (the platform can still read them at `GET /api/v1/channels/12345/replies`).
+    pub platform_12345: Option<crate::outbox::platform::PlatformConfig>,
+    /// The monthly progress tables mailed to leaders (`[monthly_reports]`).
+    pub monthly_reports: crate::stats::auto::AutoConfig,
 }
 
 impl Default for Config {
@@ -45,6 +50,8 @@ impl Default for Config {
             smtp: None,
             mailboxes: Vec::new(),
             identity_key_file: None,
+            platform_12345: None,
+            monthly_reports: crate::stats::auto::AutoConfig::default(),
         }
     }
 }

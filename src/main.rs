@@ -15,6 +15,7 @@ mod mail;
 mod outbox;
 mod pipeline;
 mod scope;
+mod stats;
 mod store;
 mod web;
 
@@ -129,6 +130,11 @@ enum Command {
         #[command(subcommand)]
         command: cli::outbox::OutboxCommand,
     },
+    /// The monthly progress tables (渝考发 附件2–4): write one (`monthly`), mail them (`auto`).
+    Report {
+        #[command(subcommand)]
+        command: cli::report::ReportCommand,
+    },
     /// Take reports from the configured IMAP mailboxes; show stored attachments and rejected mail.
     Mail {
         #[command(subcommand)]
@@ -214,5 +220,6 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Token { command } => cli::users::token(config, command).await.map(|_| 0),
         Command::Outbox { command } => cli::outbox::run(config, command).await,
         Command::Mail { command } => cli::mail::run(config, command).await,
+        Command::Report { command } => cli::report::run(config, command).await,
     }
 }

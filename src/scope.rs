@@ -82,7 +82,7 @@ impl Scope {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::store::Role;
 
@@ -95,7 +95,7 @@ mod tests {
         }
     }
 
-    fn case(handling: &str, locus: Option<&str>) -> CaseRow {
+    pub(crate) fn case(handling: &str, locus: Option<&str>) -> CaseRow {
         CaseRow {
             id: 1,
             case_no: "TL2024000001".into(),

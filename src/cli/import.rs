@@ -1,5 +1,6 @@
-//! `tipline import FILE...`: bulk intake of JSONL envelopes (and of mail: `.eml` files and
-//! Maildir folders, see `crate::mail::maildir`).
+//! `tipline import FILE...`: bulk intake of JSONL envelopes, of the 12345 platform's order exports
+//! (`.xlsx`/`.xls`/`.csv`, see `super::order_files`), and of mail (`.eml` files and Maildir
+//! folders, see `crate::mail::maildir`).
 //!
 //! Lines are parsed and analysed in parallel, handed to the writer in file order (so that the
 //! duplicate stage sees them as they happened), and committed in batches. A bad line is reported
@@ -16,7 +17,7 @@ use std::io::BufRead;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// Exit code when some lines were rejected.
+/// Exit code when some lines (or rows) were rejected.
 pub const EXIT_SOME_REJECTED: u8 = 3;
 
 #[derive(Default)]
@@ -26,6 +27,8 @@ struct Summary {
     same_message: u64,
     rejected: Vec<(String, usize, String)>,
     failed: u64,
+    /// Said once per file (ignored columns of a spreadsheet).
+    notes: Vec<String>,
 }
 
 enum Prepared {
@@ -49,6 +52,10 @@ pub async fn run(config: Config, files: &[PathBuf]) -> anyhow::Result<u8> {
             for (name, reason) in mail.rejected {
                 summary.rejected.push((name, 1, reason));
             }
+            continue;
+        }
+        if super::order_files::is_order_file(file) {
+            import_orders(&app, file, &mut summary).await?;
             continue;
         }
         import_file(&app, file, &mut summary).await?;
@@ -75,6 +82,9 @@ pub async fn run(config: Config, files: &[PathBuf]) -> anyhow::Result<u8> {
         }
     );
     tracing::debug!(indexed, "search index caught up");
+    for note in &summary.notes {
+        println!("{note}");
+    }
     for (file, line, reason) in &summary.rejected {
         println!("rejected {file}:{line}: {reason}");
     }
@@ -143,14 +153,32 @@ async fn import_file(app: &Arc<App>, path: &PathBuf, summary: &mut Summary) -> a
             })
         })
         .buffered(256);
+    store_all(app, &name, &mut prepared, &progress, summary).await?;
+    progress.finish_and_clear();
+    Ok(())
+}
+
+/// Hands prepared items to the writer in order (row or line number, progress units, the item) and
+/// counts the outcomes; a rejected item is recorded with its number and never stops the rest.
+async fn store_all<S>(
+    app: &Arc<App>,
+    name: &str,
+    prepared: &mut S,
+    progress: &ProgressBar,
+    summary: &mut Summary,
+) -> anyhow::Result<()>
+where
+    S: futures::Stream<Item = Result<(usize, u64, Option<Prepared>), tokio::task::JoinError>>
+        + Unpin,
+{
     let mut pending: VecDeque<Pending> = VecDeque::new();
     while let Some(joined) = prepared.next().await {
-        let (line_no, bytes, result) = joined?;
-        progress.inc(bytes);
+        let (line_no, units, result) = joined?;
+        progress.inc(units);
         match result {
             None => {}
             Some(Prepared::Rejected(reason)) => {
-                summary.rejected.push((name.clone(), line_no, reason))
+                summary.rejected.push((name.to_string(), line_no, reason))
             }
             Some(Prepared::Ready(submission)) => {
                 pending.push_back(app.ingest.enqueue(*submission).await?);
@@ -163,6 +191,57 @@ async fn import_file(app: &Arc<App>, path: &PathBuf, summary: &mut Summary) -> a
     while let Some(p) = pending.pop_front() {
         settle(app, p, summary).await;
     }
+    Ok(())
+}
+
+/// Imports a 12345 platform export (Excel or CSV): each row as the work order it describes,
+/// through the same conversion as `POST /api/v1/channels/12345/orders`.
+async fn import_orders(
+    app: &Arc<App>,
+    path: &std::path::Path,
+    summary: &mut Summary,
+) -> anyhow::Result<()> {
+    let name = path.display().to_string();
+    // A file that cannot be opened stops the import, as for JSONL; one that is no order export
+    // is a rejection of that file.
+    std::fs::File::open(path).map_err(|e| anyhow::anyhow!("cannot open {name}: {e}"))?;
+    let table = {
+        let path = path.to_path_buf();
+        tokio::task::spawn_blocking(move || super::order_files::read(&path)).await?
+    };
+    let table = match table {
+        Ok(t) => t,
+        Err(e) => {
+            summary.rejected.push((name, 1, e.to_string()));
+            return Ok(());
+        }
+    };
+    if !table.ignored.is_empty() {
+        summary.notes.push(format!(
+            "{name}: ignored columns (未识别的列，已忽略): {}",
+            table.ignored.join(", ")
+        ));
+    }
+    let progress = ProgressBar::new(table.rows.len() as u64);
+    let app_for_prepare = app.clone();
+    let mut prepared = futures::stream::iter(table.rows)
+        .map(move |row| {
+            let app = app_for_prepare.clone();
+            tokio::task::spawn_blocking(move || {
+                let result = match row.order {
+                    Err(reason) => Prepared::Rejected(reason),
+                    Ok(order) => {
+                        match app.prepare(order.into(), &[], "application/json", row.raw) {
+                            Ok(s) => Prepared::Ready(Box::new(s)),
+                            Err(e) => Prepared::Rejected(e.to_string()),
+                        }
+                    }
+                };
+                (row.number, 1, Some(result))
+            })
+        })
+        .buffered(64);
+    store_all(app, &name, &mut prepared, &progress, summary).await?;
     progress.finish_and_clear();
     Ok(())
 }

@@ -1,7 +1,8 @@
-//! `tipline outbox …`: the mail sender on its own, and the list of mail not yet delivered.
+//! `tipline outbox …`: the mail sender and the 12345 pusher on their own, and the list of rows not
+//! yet delivered (dead letters included: `failed`).
 
 use crate::config::Config;
-use crate::outbox::{queue, Sender};
+use crate::outbox::{platform, queue, MailKind, Sender};
 use crate::store::Store;
 use clap::Subcommand;
 use std::sync::Arc;
@@ -9,7 +10,8 @@ use std::sync::Arc;
 /// Outbox commands.
 #[derive(Subcommand, Debug)]
 pub enum OutboxCommand {
-    /// Deliver due mail over the configured SMTP server (until stopped, or once with --once).
+    /// Deliver due mail (`[smtp]`) and 12345 replies (`[platform_12345]`), until stopped or once
+    /// with --once.
     Send {
         /// Deliver what is due now and exit (exit code 4 when some mail is still pending or failed).
         #[arg(long)]
@@ -21,7 +23,8 @@ pub enum OutboxCommand {
         #[arg(long)]
         retry_failed: bool,
     },
-    /// List mail not yet delivered (pending, sending, failed), without recipients or contents.
+    /// List outbox rows not yet delivered (pending, sending, failed = dead letter), without
+    /// recipients or contents.
     List {
         /// Include delivered mail.
         #[arg(long)]
@@ -45,25 +48,60 @@ pub async fn run(config: Config, command: OutboxCommand) -> anyhow::Result<u8> {
             now,
             retry_failed,
         } => {
-            let Some(smtp) = config.smtp.clone() else {
-                anyhow::bail!("no [smtp] section in the configuration: nothing can be sent");
+            let sender = match config.smtp.clone() {
+                Some(smtp) => Some(Sender::new(store.clone(), smtp)?),
+                None => None,
             };
-            let sender = Sender::new(store.clone(), smtp)?;
+            let pusher = match config.platform_12345.clone() {
+                Some(p) => Some(platform::Pusher::new(store.clone(), p)?),
+                None => None,
+            };
+            let mut kinds: Vec<&str> = Vec::new();
+            if sender.is_some() {
+                kinds.extend(MailKind::ALL.iter().map(|k| k.code()));
+            }
+            if pusher.is_some() {
+                kinds.push(platform::KIND);
+            }
+            if kinds.is_empty() {
+                anyhow::bail!(
+                    "neither [smtp] nor [platform_12345] in the configuration: nothing can be sent"
+                );
+            }
             if now || retry_failed {
-                let n = queue::make_due(&store, retry_failed).await?;
-                eprintln!("{n} mail(s) made due now");
+                let n = queue::make_due(&store, &kinds, retry_failed).await?;
+                eprintln!("{n} row(s) made due now");
             }
             if once {
-                let round = sender.send_due().await?;
-                let (pending, failed, _) = queue::counts(&store).await?;
+                let mut round = queue::Round::default();
+                if let Some(sender) = &sender {
+                    round.add(sender.send_due().await?);
+                }
+                if let Some(pusher) = &pusher {
+                    round.add(pusher.push_due().await?);
+                }
+                let (pending, failed, _) = queue::counts(&store, &kinds).await?;
                 println!(
                     "sent {}, to retry {}, given up {}; pending {pending}, failed {failed}",
                     round.sent, round.retry, round.failed
                 );
                 return Ok(if pending > 0 || failed > 0 { 4 } else { 0 });
             }
+            let mail = async move {
+                match sender {
+                    Some(s) => s.run().await,
+                    None => std::future::pending().await,
+                }
+            };
+            let pushes = async move {
+                match pusher {
+                    Some(p) => p.run().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
-                _ = sender.run() => {}
+                _ = mail => {}
+                _ = pushes => {}
                 _ = tokio::signal::ctrl_c() => {}
             }
             Ok(0)

@@ -32,7 +32,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         crate::outbox::smtp::spawn(app.store.clone(), smtp)?;
         tracing::info!("mail sender started");
     }
+    if let Some(platform) = app.config.platform_12345.clone() {
+        crate::outbox::platform::spawn(app.store.clone(), platform)?;
+        tracing::info!("12345 reply pusher started");
+    }
     crate::mail::imap::spawn_all(&app);
+    crate::stats::auto::spawn(app.clone());
     server.run_until_stopped().await?;
     Ok(())
 }

@@ -19,6 +19,7 @@
 //!
 //! The SQL of the outbox lives in [`queue`] (one text for SQLite and PostgreSQL, `$N` placeholders).
 
+pub mod platform;
 pub mod queue;
 pub mod smtp;
 pub mod templates;
@@ -41,14 +42,17 @@ pub enum MailKind {
     ReferralLetter,
     /// 新案件通知 to an officer of the handling jurisdiction.
     CaseNotice,
+    /// The monthly progress tables (渝考发 附件2–4, XLSX attached) to a jurisdiction's leader.
+    MonthlyReport,
 }
 
 impl MailKind {
     /// Every kind.
-    pub const ALL: [MailKind; 3] = [
+    pub const ALL: [MailKind; 4] = [
         MailKind::Receipt,
         MailKind::ReferralLetter,
         MailKind::CaseNotice,
+        MailKind::MonthlyReport,
     ];
 
     /// The stored code.
@@ -57,6 +61,7 @@ impl MailKind {
             MailKind::Receipt => "receipt",
             MailKind::ReferralLetter => "referral_letter",
             MailKind::CaseNotice => "case_notice",
+            MailKind::MonthlyReport => "monthly_report",
         }
     }
 
@@ -163,13 +168,40 @@ impl SmtpConfig {
 
     /// The retry delay after `attempts` failed attempts (1, 2, …): base·2^(n−1), capped.
     pub fn backoff(&self, attempts: i64) -> std::time::Duration {
-        let base = self.backoff_base_secs.max(1);
-        let exp = u32::try_from(attempts.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
-        let secs = base
-            .saturating_mul(1u64 << exp)
-            .min(self.backoff_max_secs.max(1));
-        std::time::Duration::from_secs(secs)
+        backoff(self.backoff_base_secs, self.backoff_max_secs, attempts)
     }
+}
+
+/// The retry delay after `attempts` failed attempts (1, 2, …): `base_secs`·2^(n−1), capped at
+/// `max_secs` (both at least a second).
+pub fn backoff(base_secs: u64, max_secs: u64, attempts: i64) -> std::time::Duration {
+    let exp = u32::try_from(attempts.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
+    let secs = base_secs
+        .max(1)
+        .saturating_mul(1u64 << exp)
+        .min(max_secs.max(1));
+    std::time::Duration::from_secs(secs)
+}
+
+/// A secret from an environment variable or the first line of a file; none when neither is
+/// configured. `key` names the setting in messages.
+pub(crate) fn read_secret(
+    env: Option<&str>,
+    file: Option<&std::path::Path>,
+    key: &str,
+) -> anyhow::Result<Option<String>> {
+    use anyhow::Context;
+    if let Some(var) = env {
+        return std::env::var(var)
+            .map(Some)
+            .with_context(|| format!("{key}_env: environment variable {var} is not set"));
+    }
+    if let Some(file) = file {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read {key}_file {}", file.display()))?;
+        return Ok(Some(text.lines().next().unwrap_or("").trim().to_string()));
+    }
+    Ok(None)
 }
 
 /// One outbox row's payload (JSON). One recipient per row, so that each delivery is retried and
@@ -227,6 +259,79 @@ pub struct Payload {
     /// The facts, with reporter identity removed (never in a receipt).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub facts: Option<String>,
+    /// Monthly report: the month (`2024年5月`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub month: Option<String>,
+    /// Monthly report: the jurisdiction's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jurisdiction_name: Option<String>,
+    /// A file sent with the mail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<MailAttachment>,
+}
+
+/// A file attached to a mail, kept in the outbox row until delivered.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MailAttachment {
+    /// File name shown to the recipient.
+    pub file_name: String,
+    /// MIME type.
+    pub content_type: String,
+    /// The content, base64 (standard alphabet).
+    pub data_base64: String,
+}
+
+impl MailAttachment {
+    /// An attachment of these bytes.
+    pub fn new(file_name: &str, content_type: &str, data: &[u8]) -> MailAttachment {
+        use base64::Engine;
+        MailAttachment {
+            file_name: file_name.to_string(),
+            content_type: content_type.to_string(),
+            data_base64: base64::engine::general_purpose::STANDARD.encode(data),
+        }
+    }
+
+    /// The content.
+    pub fn bytes(&self) -> Result<Vec<u8>, String> {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD
+            .decode(self.data_base64.as_bytes())
+            .map_err(|e| format!("attachment {} is not base64: {e}", self.file_name))
+    }
+}
+
+/// One monthly report mail to each leader `(user id, name, e-mail)` of a jurisdiction, inside
+/// the caller's transaction; the key (month, jurisdiction, user) makes it idempotent.
+pub async fn enqueue_monthly_report(
+    tx: &mut sqlx::Transaction<'_, Any>,
+    leaders: &[(i64, String, String)],
+    month: &str,
+    jurisdiction: (&str, &str),
+    attachment: MailAttachment,
+    now: &str,
+) -> anyhow::Result<()> {
+    let (code, name) = jurisdiction;
+    let label = crate::stats::Month::parse(month)
+        .map(crate::stats::Month::label)
+        .unwrap_or_else(|_| month.to_string());
+    let rows = leaders
+        .iter()
+        .map(|(user_id, user, email)| NewRow {
+            kind: MailKind::MonthlyReport,
+            dedup_key: format!("monthly_report:{month}:{code}:{user_id}"),
+            payload: Payload {
+                to: email.clone(),
+                to_name: Some(user.clone()),
+                handling: Some(code.to_string()),
+                month: Some(label.clone()),
+                jurisdiction_name: Some(name.to_string()),
+                attachment: Some(attachment.clone()),
+                ..Payload::default()
+            },
+        })
+        .collect();
+    queue::insert(tx, rows, now, None).await
 }
 
 /// What enqueueing needs from the configuration (set once per process by `App::open`).
@@ -243,6 +348,7 @@ static PLAN: RwLock<Option<Plan>> = RwLock::new(None);
 /// Records whether mail is enqueued in this process and for which home jurisdiction. Without this
 /// call (or with no `[smtp]`), `commit_batch` writes no mail.
 pub fn configure(config: &crate::config::Config) {
+    platform::set_enabled(config.platform_12345.is_some());
     let plan = Plan {
         enabled: config.smtp.is_some(),
         home: config.triage.home.clone().filter(|h| !h.is_empty()),
@@ -430,7 +536,7 @@ pub async fn enqueue_batch(
              (contacts.<code>.market_regulation_email / public_security_email): no letter queued"
         );
     }
-    queue::insert(tx, rows, now, sealer).await
+    queue::insert(tx, rows, now, Some(sealer)).await
 }
 
 /// The report's facts for a referral letter or a notice: title and text with the reporter's own

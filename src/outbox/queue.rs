@@ -20,7 +20,7 @@ pub(super) async fn insert(
     tx: &mut sqlx::Transaction<'_, Any>,
     rows: Vec<NewRow>,
     now: &str,
-    sealer: &Sealer,
+    sealer: Option<&Sealer>,
 ) -> anyhow::Result<()> {
     for chunk in rows.chunks(MAX_BINDS / INSERT_COLUMNS) {
         let mut sql = String::from(
@@ -39,6 +39,7 @@ pub(super) async fn insert(
         for row in chunk {
             let payload = serde_json::to_string(&row.payload)?;
             let (payload, key_id) = if row.kind == MailKind::Receipt {
+                let sealer = sealer.context("a receipt is enqueued only with a sealer")?;
                 (
                     sealer.seal_text(Column::OutboxPayload, &row.dedup_key, &payload),
                     Some(i64::from(sealer.id())),
@@ -62,6 +63,31 @@ pub(super) async fn insert(
     Ok(())
 }
 
+/// Inserts one row of a stream (delivered in order within it); skipped when its `dedup_key`
+/// exists already.
+pub(crate) async fn insert_streamed(
+    tx: &mut sqlx::Transaction<'_, Any>,
+    kind: &str,
+    dedup_key: &str,
+    payload: &str,
+    stream: &str,
+    now: &str,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO outbox (kind, dedup_key, payload, created_at, next_attempt_at, stream) \
+         VALUES ($1, $2, $3, $4, $4, $5) ON CONFLICT (dedup_key) DO NOTHING",
+    )
+    .bind(kind.to_string())
+    .bind(dedup_key.to_string())
+    .bind(payload.to_string())
+    .bind(now.to_string())
+    .bind(stream.to_string())
+    .execute(&mut **tx)
+    .await
+    .context("insert into outbox")?;
+    Ok(())
+}
+
 /// A claimed row.
 #[derive(Debug, Clone)]
 pub struct Claimed {
@@ -77,12 +103,17 @@ pub struct Claimed {
     pub attempts: i64,
 }
 
-fn kinds_sql() -> String {
-    MailKind::ALL
+fn kinds_sql(kinds: &[&str]) -> String {
+    kinds
         .iter()
-        .map(|k| format!("'{}'", k.code()))
+        .map(|k| format!("'{k}'"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The stored codes of every mail kind.
+fn mail_kinds() -> Vec<&'static str> {
+    MailKind::ALL.iter().map(|k| k.code()).collect()
 }
 
 fn time_after(now: chrono::DateTime<chrono::Utc>, d: std::time::Duration) -> String {
@@ -94,13 +125,26 @@ fn time_text(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-/// Claims up to `limit` due rows for `lease`: no other sender takes them before it ends, and a
-/// sender that dies leaves them due again once it has.
-pub async fn claim(
+/// A claimed row of any kind, its payload as stored.
+#[derive(Debug, Clone)]
+pub(crate) struct RawClaimed {
+    pub id: i64,
+    pub kind: String,
+    pub dedup_key: String,
+    pub payload: String,
+    pub attempts: i64,
+}
+
+/// Claims up to `limit` due rows of `kinds` for `lease`: no other sender takes them before it
+/// ends, and a sender that dies leaves them due again once it has. A row with a `stream` is due
+/// only when no older row of its stream is still pending (one at a time, in order, per stream);
+/// a row given up does not hold its stream.
+pub(crate) async fn claim_raw(
     store: &Store,
+    kinds: &[&str],
     limit: usize,
     lease: std::time::Duration,
-) -> anyhow::Result<Vec<Claimed>> {
+) -> anyhow::Result<Vec<RawClaimed>> {
     let now = chrono::Utc::now();
     let lock = match store.backend() {
         Backend::Postgres => " FOR UPDATE SKIP LOCKED",
@@ -108,13 +152,15 @@ pub async fn claim(
     };
     let sql = format!(
         "UPDATE outbox SET claimed_until = $1 \
-         WHERE id IN (SELECT id FROM outbox WHERE done_at IS NULL AND failed_at IS NULL \
-           AND kind IN ({kinds}) AND next_attempt_at <= $2 \
-           AND (claimed_until IS NULL OR claimed_until < $2) \
-           ORDER BY next_attempt_at, id LIMIT $3{lock}) \
+         WHERE id IN (SELECT o.id FROM outbox o WHERE o.done_at IS NULL AND o.failed_at IS NULL \
+           AND o.kind IN ({kinds}) AND o.next_attempt_at <= $2 \
+           AND (o.claimed_until IS NULL OR o.claimed_until < $2) \
+           AND (o.stream IS NULL OR NOT EXISTS (SELECT 1 FROM outbox p WHERE p.stream = o.stream \
+             AND p.id < o.id AND p.done_at IS NULL AND p.failed_at IS NULL)) \
+           ORDER BY o.next_attempt_at, o.id LIMIT $3{lock}) \
          AND done_at IS NULL AND (claimed_until IS NULL OR claimed_until < $2) \
          RETURNING id, kind, dedup_key, payload, attempts, key_id",
-        kinds = kinds_sql()
+        kinds = kinds_sql(kinds)
     );
     let rows = sqlx::query(&sql)
         .bind(time_after(now, lease))
@@ -125,22 +171,25 @@ pub async fn claim(
         .context("claim outbox rows")?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        let kind: String = row.try_get("kind")?;
-        let Some(kind) = MailKind::from_code(&kind) else {
-            continue;
-        };
         let dedup_key: String = row.try_get("dedup_key")?;
+        // A receipt's payload is sealed (the reporter's address); opened only to send it.
         let sealed = row.try_get::<Option<i64>, _>("key_id").ok().flatten().is_some();
-        let payload = store
-            .open_text_column(&row, "payload", Column::OutboxPayload, &dedup_key, sealed)
-            .map_err(|e| format!("{}: {e}", e.code()))
-            .and_then(|p| {
-                serde_json::from_str(&p.unwrap_or_default())
-                    .map_err(|e| format!("unreadable payload: {e}"))
-            });
-        out.push(Claimed {
+        let payload = match store.open_text_column(
+            &row,
+            "payload",
+            Column::OutboxPayload,
+            &dedup_key,
+            sealed,
+        ) {
+            Ok(p) => p.unwrap_or_default(),
+            Err(e) => {
+                tracing::error!(outbox.dedup_key = %dedup_key, error = %e, code = e.code(), "outbox payload cannot be opened");
+                String::new()
+            }
+        };
+        out.push(RawClaimed {
             id: row.try_get("id")?,
-            kind,
+            kind: row.try_get("kind")?,
             dedup_key,
             payload,
             attempts: row.try_get("attempts")?,
@@ -148,6 +197,105 @@ pub async fn claim(
     }
     out.sort_by_key(|c| c.id);
     Ok(out)
+}
+
+/// Claims up to `limit` due mail rows for `lease` (see [`claim_raw`]).
+pub async fn claim(
+    store: &Store,
+    limit: usize,
+    lease: std::time::Duration,
+) -> anyhow::Result<Vec<Claimed>> {
+    Ok(claim_raw(store, &mail_kinds(), limit, lease)
+        .await?
+        .into_iter()
+        .filter_map(|row| {
+            Some(Claimed {
+                kind: MailKind::from_code(&row.kind)?,
+                payload: serde_json::from_str(&row.payload)
+                    .map_err(|e| format!("unreadable payload: {e}")),
+                id: row.id,
+                dedup_key: row.dedup_key,
+                attempts: row.attempts,
+            })
+        })
+        .collect())
+}
+
+/// What one round of delivery did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Round {
+    /// Delivered.
+    pub sent: usize,
+    /// Failed, to be retried.
+    pub retry: usize,
+    /// Failed for good.
+    pub failed: usize,
+}
+
+impl Round {
+    /// Adds another round's counts.
+    pub fn add(&mut self, other: Round) {
+        self.sent += other.sent;
+        self.retry += other.retry;
+        self.failed += other.failed;
+    }
+}
+
+/// The outcome of one delivery.
+pub(crate) enum Delivery {
+    /// Delivered.
+    Sent,
+    /// Failed; worth another attempt.
+    Retry(String),
+    /// Failed for good.
+    GiveUp(String),
+}
+
+/// Records the outcomes of a round: deliveries in one commit, failures rescheduled after
+/// `backoff(attempts)` or, after `max_attempts`, given up (the row stays, `failed`).
+pub(crate) async fn record(
+    store: &Store,
+    outcomes: Vec<(Attempt, Delivery)>,
+    max_attempts: i64,
+    backoff: impl Fn(i64) -> std::time::Duration,
+) -> anyhow::Result<Round> {
+    let mut round = Round::default();
+    // A crash before this commit re-sends at most this round, under the same idempotency keys.
+    let delivered: Vec<i64> = outcomes
+        .iter()
+        .filter(|(_, o)| matches!(o, Delivery::Sent))
+        .map(|(a, _)| a.id)
+        .collect();
+    mark_done(store, &delivered).await?;
+    for (Attempt { id, kind, attempts }, outcome) in outcomes {
+        match outcome {
+            Delivery::Sent => {
+                round.sent += 1;
+                tracing::info!(outbox_id = id, kind = %kind, "outbox row delivered");
+            }
+            Delivery::Retry(error) if attempts + 1 < max_attempts => {
+                let delay = backoff(attempts + 1);
+                mark_failed(store, id, &error, delay, false).await?;
+                round.retry += 1;
+                tracing::warn!(outbox_id = id, kind = %kind, attempts = attempts + 1,
+                    retry_in_secs = delay.as_secs(), error = %error, "not delivered; will retry");
+            }
+            Delivery::Retry(error) | Delivery::GiveUp(error) => {
+                mark_failed(store, id, &error, std::time::Duration::ZERO, true).await?;
+                round.failed += 1;
+                tracing::error!(outbox_id = id, kind = %kind, attempts = attempts + 1,
+                    error = %error, "given up");
+            }
+        }
+    }
+    Ok(round)
+}
+
+/// Which row was tried: its id, kind and the attempts before this one.
+pub(crate) struct Attempt {
+    pub id: i64,
+    pub kind: &'static str,
+    pub attempts: i64,
 }
 
 /// Records deliveries, in one statement (one commit) per call.
@@ -194,14 +342,14 @@ pub async fn mark_failed(
     Ok(())
 }
 
-/// Makes every pending row due now (an operator's "retry now" after fixing the SMTP server);
+/// Makes every pending row of `kinds` due now (an operator's "retry now" after fixing the SMTP server);
 /// with `failed`, rows given up are pending again too. Returns how many rows changed.
-pub async fn make_due(store: &Store, failed: bool) -> anyhow::Result<u64> {
+pub async fn make_due(store: &Store, kinds: &[&str], failed: bool) -> anyhow::Result<u64> {
     let which = if failed { "" } else { "AND failed_at IS NULL" };
     let sql = format!(
         "UPDATE outbox SET next_attempt_at = $1, failed_at = NULL \
          WHERE done_at IS NULL {which} AND kind IN ({})",
-        kinds_sql()
+        kinds_sql(kinds)
     );
     let done = sqlx::query(&sql)
         .bind(time_text(chrono::Utc::now()))
@@ -233,13 +381,13 @@ pub struct Listed {
     pub done_at: Option<String>,
 }
 
-/// Mail rows, oldest first: those not delivered, or all with `all`.
+/// Outbox rows of every kind (mail and 12345 pushes), oldest first: those not delivered, or all
+/// with `all`.
 pub async fn list(store: &Store, all: bool, limit: i64) -> anyhow::Result<Vec<Listed>> {
-    let filter = if all { "" } else { "AND done_at IS NULL" };
+    let filter = if all { "" } else { "WHERE done_at IS NULL" };
     let sql = format!(
         "SELECT id, kind, dedup_key, attempts, next_attempt_at, last_error, created_at, done_at, \
-         failed_at, claimed_until FROM outbox WHERE kind IN ({}) {filter} ORDER BY id LIMIT $1",
-        kinds_sql()
+         failed_at, claimed_until FROM outbox {filter} ORDER BY id LIMIT $1"
     );
     let now = time_text(chrono::Utc::now());
     let rows = sqlx::query(&sql)
@@ -275,15 +423,15 @@ pub async fn list(store: &Store, all: bool, limit: i64) -> anyhow::Result<Vec<Li
     Ok(out)
 }
 
-/// Counts of mail rows by state: (pending, failed, done).
-pub async fn counts(store: &Store) -> anyhow::Result<(i64, i64, i64)> {
+/// Counts of rows of `kinds` by state: (pending, failed, done).
+pub async fn counts(store: &Store, kinds: &[&str]) -> anyhow::Result<(i64, i64, i64)> {
     let sql = format!(
         "SELECT \
            COUNT(CASE WHEN done_at IS NULL AND failed_at IS NULL THEN 1 END) AS pending, \
            COUNT(CASE WHEN done_at IS NULL AND failed_at IS NOT NULL THEN 1 END) AS failed, \
            COUNT(CASE WHEN done_at IS NOT NULL THEN 1 END) AS done \
          FROM outbox WHERE kind IN ({})",
-        kinds_sql()
+        kinds_sql(kinds)
     );
     let row = sqlx::query(&sql).fetch_one(store.pool()).await?;
     Ok((

@@ -1,14 +1,15 @@
 //! The sender: claims due outbox rows, renders and delivers them over SMTP (lettre), records the
 //! outcome. A failure reschedules the row with exponential backoff; nothing is ever deleted.
 
-use super::queue::{self, Claimed};
+pub use super::queue::Round;
+use super::queue::{self, Attempt, Claimed, Delivery as Outcome};
 use super::templates;
 use super::{message_id, MailKind, SmtpConfig, TlsMode};
 use crate::store::Store;
 use anyhow::Context;
 use futures::StreamExt;
 use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
-use lettre::message::Mailbox;
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -31,30 +32,12 @@ impl Header for AutoSubmitted {
     }
 }
 
-/// What one round of sending did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Round {
-    /// Delivered.
-    pub sent: usize,
-    /// Failed, to be retried.
-    pub retry: usize,
-    /// Failed for good.
-    pub failed: usize,
-}
-
 /// Delivers outbox mail.
 pub struct Sender {
     store: Arc<Store>,
     config: SmtpConfig,
     from: Mailbox,
     transport: AsyncSmtpTransport<Tokio1Executor>,
-}
-
-/// The outcome of one delivery.
-enum Outcome {
-    Sent,
-    Retry(String),
-    GiveUp(String),
 }
 
 impl Sender {
@@ -114,43 +97,24 @@ impl Sender {
             if batch.is_empty() {
                 return Ok(round);
             }
-            let outcomes: Vec<(i64, i64, MailKind, Outcome)> = futures::stream::iter(batch)
+            let outcomes: Vec<(Attempt, Outcome)> = futures::stream::iter(batch)
                 .map(|row| async move {
                     let outcome = self.deliver(&row).await;
-                    (row.id, row.attempts, row.kind, outcome)
+                    let attempt = Attempt {
+                        id: row.id,
+                        kind: row.kind.code(),
+                        attempts: row.attempts,
+                    };
+                    (attempt, outcome)
                 })
                 .buffer_unordered(self.config.concurrency.max(1))
                 .collect()
                 .await;
-            // Deliveries are recorded in one commit per round; a crash before it re-sends at most
-            // this round's mails, under the same Message-IDs.
-            let delivered: Vec<i64> = outcomes
-                .iter()
-                .filter(|(_, _, _, o)| matches!(o, Outcome::Sent))
-                .map(|(id, _, _, _)| *id)
-                .collect();
-            queue::mark_done(&self.store, &delivered).await?;
-            for (id, attempts, kind, outcome) in outcomes {
-                match outcome {
-                    Outcome::Sent => {
-                        round.sent += 1;
-                        tracing::info!(outbox_id = id, kind = kind.code(), "mail delivered");
-                    }
-                    Outcome::Retry(error) if attempts + 1 < self.config.max_attempts => {
-                        let delay = self.config.backoff(attempts + 1);
-                        queue::mark_failed(&self.store, id, &error, delay, false).await?;
-                        round.retry += 1;
-                        tracing::warn!(outbox_id = id, kind = kind.code(), attempts = attempts + 1,
-                            retry_in_secs = delay.as_secs(), error = %error, "mail not delivered; will retry");
-                    }
-                    Outcome::Retry(error) | Outcome::GiveUp(error) => {
-                        queue::mark_failed(&self.store, id, &error, Duration::ZERO, true).await?;
-                        round.failed += 1;
-                        tracing::error!(outbox_id = id, kind = kind.code(), attempts = attempts + 1,
-                            error = %error, "mail given up");
-                    }
-                }
-            }
+            let done = queue::record(&self.store, outcomes, self.config.max_attempts, |n| {
+                self.config.backoff(n)
+            })
+            .await?;
+            round.add(done);
         }
     }
 
@@ -184,19 +148,33 @@ impl Sender {
             .to_string();
         let rendered = templates::render(row.kind, payload, &self.config.from_name, &today);
         let to_name = match row.kind {
-            MailKind::CaseNotice => payload.to_name.clone(),
+            MailKind::CaseNotice | MailKind::MonthlyReport => payload.to_name.clone(),
             MailKind::ReferralLetter => payload.body.clone(),
             MailKind::Receipt => None,
         };
-        Message::builder()
+        let builder = Message::builder()
             .from(self.from.clone())
             .to(Mailbox::new(to_name, to_address))
             .subject(rendered.subject)
             .message_id(Some(message_id(row.id, &row.dedup_key, &self.config.from)))
-            .header(AutoSubmitted)
-            .header(ContentType::TEXT_PLAIN)
-            .body(rendered.body)
-            .map_err(|e| Outcome::GiveUp(format!("cannot build the message: {e}")))
+            .header(AutoSubmitted);
+        let built = match &payload.attachment {
+            None => builder.header(ContentType::TEXT_PLAIN).body(rendered.body),
+            Some(file) => {
+                let bytes = file.bytes().map_err(Outcome::GiveUp)?;
+                let content_type = ContentType::parse(&file.content_type).map_err(|_| {
+                    Outcome::GiveUp(format!("bad attachment type {:?}", file.content_type))
+                })?;
+                builder.multipart(
+                    MultiPart::mixed()
+                        .singlepart(SinglePart::plain(rendered.body))
+                        .singlepart(
+                            Attachment::new(file.file_name.clone()).body(bytes, content_type),
+                        ),
+                )
+            }
+        };
+        built.map_err(|e| Outcome::GiveUp(format!("cannot build the message: {e}")))
     }
 
     async fn deliver(&self, row: &Claimed) -> Outcome {
@@ -225,16 +203,14 @@ impl Sender {
 
 /// The SMTP password from `password_env` or `password_file`.
 fn password(config: &SmtpConfig) -> anyhow::Result<String> {
-    if let Some(var) = &config.password_env {
-        return std::env::var(var)
-            .with_context(|| format!("smtp.password_env: environment variable {var} is not set"));
-    }
-    if let Some(file) = &config.password_file {
-        let text = std::fs::read_to_string(file)
-            .with_context(|| format!("cannot read smtp.password_file {}", file.display()))?;
-        return Ok(text.lines().next().unwrap_or("").to_string());
-    }
-    anyhow::bail!("smtp.user is set but neither smtp.password_env nor smtp.password_file")
+    super::read_secret(
+        config.password_env.as_deref(),
+        config.password_file.as_deref(),
+        "smtp.password",
+    )?
+    .ok_or_else(|| {
+        anyhow::anyhow!("smtp.user is set but neither smtp.password_env nor smtp.password_file")
+    })
 }
 
 /// An error text without the recipient's address (a server may echo it), cut to a sane length.

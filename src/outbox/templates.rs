@@ -9,6 +9,7 @@ use super::{MailKind, Payload};
 const RECEIPT: &str = include_str!("templates/receipt.txt");
 const REFERRAL_LETTER: &str = include_str!("templates/referral_letter.txt");
 const CASE_NOTICE: &str = include_str!("templates/case_notice.txt");
+const MONTHLY_REPORT: &str = include_str!("templates/monthly_report.txt");
 
 /// A rendered mail: subject and plain-text body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +74,23 @@ pub fn render(kind: MailKind, p: &Payload, from_name: &str, sent_date: &str) -> 
     let referrals = joined(&p.referrals);
     let facts = p.facts.clone().unwrap_or_default();
     match kind {
+        MailKind::MonthlyReport => Rendered {
+            subject: format!(
+                "安全生产培训“走过场”专项整治进展情况汇总表（{}，{}）",
+                or_unknown(&p.jurisdiction_name),
+                or_unknown(&p.month)
+            ),
+            body: fill(
+                MONTHLY_REPORT,
+                &[
+                    ("leader", or_unknown(&p.to_name)),
+                    ("jurisdiction_name", or_unknown(&p.jurisdiction_name)),
+                    ("month", or_unknown(&p.month)),
+                    ("from_name", from_name),
+                    ("sent_date", sent_date),
+                ],
+            ),
+        },
         MailKind::Receipt => Rendered {
             subject: format!("举报受理回执：案件编号 {}", p.case_no),
             body: fill(

@@ -404,14 +404,17 @@ impl Store {
         data["from"] = serde_json::json!(state);
         data["to"] = serde_json::json!(step.to_state());
         data["reason"] = serde_json::json!(reason);
-        sqlx::query("INSERT INTO events (at, actor, kind, case_id, report_id, data) VALUES ($1, $2, $3, $4, NULL, $5)")
-            .bind(now)
+        let kind = format!("case.{}", step.code());
+        let seq: i64 = sqlx::query("INSERT INTO events (at, actor, kind, case_id, report_id, data) VALUES ($1, $2, $3, $4, NULL, $5) RETURNING seq")
+            .bind(now.clone())
             .bind(actor.to_string())
-            .bind(format!("case.{}", step.code()))
+            .bind(kind.clone())
             .bind(case_id)
             .bind(data.to_string())
-            .execute(&mut *tx)
-            .await?;
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        crate::outbox::platform::enqueue(&mut tx, case_id, seq, &kind, &data, &now).await?;
         tx.commit()
             .await
             .map_err(|e| StepApplyError::Store(e.into()))?;
@@ -555,36 +558,61 @@ impl Store {
     }
 }
 
+/// A step on a case that came from a 12345 order, as the platform's reply is made from it.
+#[derive(Debug, Clone)]
+pub struct PlatformEvent {
+    /// The event's sequence.
+    pub seq: i64,
+    /// The event's kind (`case.sign_for` …).
+    pub kind: String,
+    /// The event's data.
+    pub data: serde_json::Value,
+    /// When.
+    pub at: String,
+    /// The case.
+    pub case_id: i64,
+    /// The case's handling jurisdiction.
+    pub handling: String,
+    /// The order's report.
+    pub report_id: i64,
+    /// 工单编号.
+    pub order_no: String,
+}
+
 impl Store {
-    /// Answers owed to the 12345 platform: the steps taken on cases that came from a 12345 order,
-    /// after event `since`, oldest first, at most `limit`. Each is (seq, order_no, event kind,
-    /// data, time, handling).
+    /// Answers owed to the 12345 platform: the events of `kinds` on cases that came from a 12345
+    /// order, after event `since`, oldest first, at most `limit` (one per order of a case).
     pub async fn platform_replies(
         &self,
         since: i64,
         limit: i64,
-    ) -> anyhow::Result<Vec<(i64, String, String, serde_json::Value, String, String)>> {
-        let rows = sqlx::query(
-            "SELECT e.seq, r.external_id, e.kind, e.data, e.at, c.handling FROM events e \
+        kinds: &[&str],
+    ) -> anyhow::Result<Vec<PlatformEvent>> {
+        let placeholders: Vec<String> = (0..kinds.len()).map(|i| format!("${}", i + 3)).collect();
+        let sql = format!(
+            "SELECT e.seq, r.external_id, e.kind, e.data, e.at, c.handling, e.case_id, r.id FROM events e \
              JOIN cases c ON c.id = e.case_id \
              JOIN reports r ON r.case_id = e.case_id AND r.channel = 'hotline_12345' \
-             WHERE e.seq > $1 AND e.kind IN ('case.sign_for', 'case.send_back', 'case.transfer', 'case.reply', 'case.close') \
-             ORDER BY e.seq, r.id LIMIT $2",
-        )
-        .bind(since)
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?;
+             WHERE e.seq > $1 AND e.kind IN ({}) ORDER BY e.seq, r.id LIMIT $2",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(since).bind(limit);
+        for k in kinds {
+            query = query.bind(k.to_string());
+        }
+        let rows = query.fetch_all(self.pool()).await?;
         rows.iter()
             .map(|r| {
-                Ok((
-                    r.try_get(0)?,
-                    r.try_get(1)?,
-                    r.try_get(2)?,
-                    serde_json::from_str(&r.try_get::<String, _>(3)?).unwrap_or_default(),
-                    r.try_get(4)?,
-                    r.try_get(5)?,
-                ))
+                Ok(PlatformEvent {
+                    seq: r.try_get(0)?,
+                    order_no: r.try_get(1)?,
+                    kind: r.try_get(2)?,
+                    data: serde_json::from_str(&r.try_get::<String, _>(3)?).unwrap_or_default(),
+                    at: r.try_get(4)?,
+                    handling: r.try_get(5)?,
+                    case_id: r.try_get(6)?,
+                    report_id: r.try_get(7)?,
+                })
             })
             .collect()
     }

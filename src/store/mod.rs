@@ -9,13 +9,17 @@ mod audit;
 mod batch;
 mod cases;
 mod identity;
+mod extensions;
 mod read;
+mod stats;
 mod users;
 
 pub use batch::{Attachment, BatchItem, CaseLink, NewCase, SubjectRef};
 pub use cases::{CaseEditError, QueueFilter, StepApplyError};
 pub use identity::rejected_row_key;
+pub use extensions::{decision_label, ExtensionError};
 pub use read::{CaseRow, ExportRow, ReportRow};
+pub use stats::{CaseFact, StepFact, Subtree};
 pub use users::{Role, User};
 
 use anyhow::Context;

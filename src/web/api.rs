@@ -75,7 +75,7 @@ async fn openapi() -> HttpResponse {
     HttpResponse::Ok().json(super::openapi::document())
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+pub(super) fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_envelope(&EnvelopeError::Malformed(e.to_string())))
 }
@@ -112,12 +112,12 @@ async fn accept(
 }
 
 /// The reach of the requesting user.
-fn scope_of(app: &App, user: &AuthUser) -> Scope {
+pub(super) fn scope_of(app: &App, user: &AuthUser) -> Scope {
     Scope::of(&user.0, app.config.triage.home.as_deref())
 }
 
 /// A case the user may see, or 404 (never 403: existence must not leak).
-async fn visible_case(app: &App, scope: &Scope, id: i64) -> Result<CaseRow, ApiError> {
+pub(super) async fn visible_case(app: &App, scope: &Scope, id: i64) -> Result<CaseRow, ApiError> {
     app.store
         .case(id)
         .await
@@ -178,7 +178,7 @@ async fn post_call(
     accept(&app, &user, wire, hints, &body).await
 }
 
-fn parse_id(raw: &str, what: &str) -> Result<i64, ApiError> {
+pub(super) fn parse_id(raw: &str, what: &str) -> Result<i64, ApiError> {
     raw.parse::<i64>().map_err(|_| ApiError::not_found(what))
 }
 
@@ -242,7 +242,7 @@ struct SearchParams {
 }
 
 /// Parses a request's query string; a malformed one is a 400.
-fn query_params<T: serde::de::DeserializeOwned>(
+pub(super) fn query_params<T: serde::de::DeserializeOwned>(
     req: &actix_web::HttpRequest,
 ) -> Result<T, ApiError> {
     web::Query::<T>::from_query(req.query_string())
@@ -357,7 +357,7 @@ fn edit_error(e: crate::store::CaseEditError) -> ApiError {
     }
 }
 
-fn require_reason(reason: &str) -> Result<(), ApiError> {
+pub(super) fn require_reason(reason: &str) -> Result<(), ApiError> {
     if reason.trim().is_empty() {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -688,9 +688,21 @@ async fn queue(
         .queue(&scope.prefix, scope.covers_home, &filter, &now_text)
         .await
         .map_err(|e| ApiError::internal(&e))?;
+    let ids: Vec<i64> = cases.iter().map(|c| c.id).collect();
+    let extensions = app
+        .store
+        .latest_extensions(&ids)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
     let rows: Vec<serde_json::Value> = cases
         .iter()
         .map(|c| {
+            // The latest extension request (延期): pending, approved or denied.
+            let extension = extensions.get(&c.id).map(|e| {
+                let state = e["state"].as_str().unwrap_or_default();
+                serde_json::json!({"n": e["n"], "state": state, "days": e["days"],
+                    "state_label": crate::store::decision_label(state)})
+            });
             let left = c
                 .due_at
                 .as_deref()
@@ -702,7 +714,7 @@ async fn queue(
                 "subject_name": c.subject_name, "subject_kind": c.subject_kind, "categories": c.categories,
                 "locus": c.locus, "handling": c.handling, "due_at": c.due_at, "seconds_left": left,
                 "overdue": left.is_some_and(|s| s < 0), "report_count": c.report_count,
-                "repeat_count": c.repeat_count, "version": c.version,
+                "repeat_count": c.repeat_count, "version": c.version, "extension": extension,
             })
         })
         .collect();
@@ -722,8 +734,9 @@ struct RepliesParams {
 }
 
 /// What the 12345 platform reads back: for each step on a case that came from a work order, the
-/// reply in the platform's shape (签收, 退回 with the reason, 转办, 办结回复 with the finding). `since`
-/// is the `seq` of the last reply read; replies are idempotent on (`order_no`, `step`, `seq`).
+/// reply in the platform's shape (签收, 退回 with the reason, 转办, 延期申请, 办结回复 with the finding
+/// and the actions, 办结), identity masked. `since` is the `seq` of the last reply read; replies
+/// are idempotent on (`order_no`, `step`, `seq`), the key a push carries too.
 async fn platform_replies(
     app: web::Data<App>,
     user: AuthUser,
@@ -731,45 +744,17 @@ async fn platform_replies(
 ) -> Result<HttpResponse, ApiError> {
     let params = query_params::<RepliesParams>(&req)?;
     let scope = scope_of(&app, &user);
-    let rows = app
-        .store
-        .platform_replies(params.since, params.limit.unwrap_or(100).clamp(1, 1000))
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
-    let handler_unit = |code: &str| -> String {
-        if code == "home" {
-            return "应急管理局举报受理中心".into();
-        }
-        let gazetteer = triage::Gazetteer::get();
-        let name = gazetteer
-            .index_of(code)
-            .map(|i| gazetteer.short_path(i))
-            .unwrap_or_else(|| code.to_string());
-        format!("{name}应急管理局")
-    };
-    let replies: Vec<serde_json::Value> = rows
-        .into_iter()
-        .filter(|(_, _, _, _, _, handling)| {
-            handling == "home" && scope.covers_home || scope.covers(handling)
-        })
-        .map(|(seq, order_no, kind, data, at, handling)| {
-            let (step, text) = match kind.as_str() {
-                "case.sign_for" => ("signed_for", "已签收，正在办理。".to_string()),
-                "case.send_back" => (
-                    "sent_back",
-                    format!("退回：{}", data["reason"].as_str().unwrap_or("")),
-                ),
-                "case.transfer" => (
-                    "transferred",
-                    format!("已转办：{}", data["reason"].as_str().unwrap_or("")),
-                ),
-                "case.reply" => ("replied", data["text"].as_str().unwrap_or("").to_string()),
-                _ => ("closed", "已办结。".to_string()),
-            };
-            serde_json::json!({"seq": seq, "order_no": order_no, "step": step, "text": text,
-                "handler_unit": handler_unit(&handling), "time": at})
-        })
-        .collect();
+    let replies: Vec<serde_json::Value> = crate::outbox::platform::replies(
+        &app.store,
+        params.since,
+        params.limit.unwrap_or(100).clamp(1, 1000),
+    )
+    .await
+    .map_err(|e| ApiError::internal(&e))?
+    .into_iter()
+    .filter(|r| r.handling == "home" && scope.covers_home || scope.covers(&r.handling))
+    .map(|r| serde_json::json!(r))
+    .collect();
     let next = replies
         .last()
         .and_then(|r| r["seq"].as_i64())

@@ -2,9 +2,11 @@
 //! shapes of the API.
 
 mod api;
+mod chain;
 mod error;
 mod openapi;
 mod receipts;
+mod stats;
 
 pub use error::ApiError;
 
@@ -34,7 +36,10 @@ impl Server {
             actix_web::App::new()
                 .app_data(state.clone())
                 .wrap(actix_web::middleware::Logger::new("%r %s %Dms").exclude("/healthz"))
+                // Before the API's `/api/v1/reports/{id}`, which would take `monthly.xlsx` as an id.
+                .configure(stats::routes)
                 .configure(api::routes)
+                .configure(chain::routes)
                 .default_service(web::to(|| async {
                     Err::<HttpResponse, _>(ApiError::not_found("该地址"))
                 }))

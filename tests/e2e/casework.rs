@@ -1,7 +1,7 @@
 //! The case's state machine over HTTP: legal steps, illegal ones (409 naming the state), two
 //! officers at once (If-Match), and a closed matter reported again opening a new case.
 
-use crate::helpers::{backends, Deployment};
+use crate::helpers::{backends, event_kinds, event_of, Deployment};
 use reqwest::blocking::Client;
 use serde_json::{json, Value};
 
@@ -144,12 +144,7 @@ fn a_case_goes_from_routed_to_closed_and_refuses_illegal_steps() {
             .json()
             .unwrap();
         assert_eq!(case["case"]["state"], "closed");
-        let kinds: Vec<&str> = case["events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["kind"].as_str().unwrap())
-            .collect();
+        let kinds = event_kinds(&case);
         for k in [
             "case.sign_for",
             "case.record_finding",
@@ -158,12 +153,7 @@ fn a_case_goes_from_routed_to_closed_and_refuses_illegal_steps() {
         ] {
             assert!(kinds.contains(&k), "{k} in {kinds:?}");
         }
-        let fine = case["events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["kind"] == "case.record_actions")
-            .unwrap();
+        let fine = event_of(&case, "case.record_actions");
         assert_eq!(fine["data"]["actions"][1]["amount_wan"], 3.5);
         assert_eq!(fine["actor"], "officer");
 

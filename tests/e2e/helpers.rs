@@ -252,3 +252,45 @@ pub fn export(dep: &Deployment) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).expect("export line is JSON"))
         .collect()
 }
+
+/// `tipline outbox list --json` (with `--all`: delivered rows too).
+pub fn outbox_rows(dep: &Deployment, all: bool) -> Vec<serde_json::Value> {
+    let mut args = vec!["outbox", "list", "--json"];
+    if all {
+        args.push("--all");
+    }
+    let (code, out, err) = dep.run(&args, "");
+    assert_eq!(code, 0, "outbox list: {err}");
+    out.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect()
+}
+
+/// The kinds of a case's events (`GET /api/v1/cases/{id}`), in order.
+pub fn event_kinds(case: &serde_json::Value) -> Vec<&str> {
+    case["events"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|e| e["kind"].as_str()).collect())
+        .unwrap_or_default()
+}
+
+/// A case's first event of a kind.
+pub fn event_of<'a>(case: &'a serde_json::Value, kind: &str) -> &'a serde_json::Value {
+    case["events"]
+        .as_array()
+        .and_then(|a| a.iter().find(|e| e["kind"] == kind))
+        .unwrap_or_else(|| panic!("no {kind} event: {case}"))
+}
+
+/// Waits up to `secs` for `probe` to give a value; panics saying `what` otherwise.
+pub fn wait_for<T>(secs: u64, what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = probe() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting: {what}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}

@@ -7,7 +7,7 @@
 //! mailed to the reporter's own address may show them (and they must).
 
 use crate::helpers::{backends, Backend, Deployment};
-use crate::mail_out::{mail_setup, received, Receiver};
+use crate::mail_out::{received, MailSink};
 use reqwest::blocking::Client;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -76,7 +76,17 @@ fn encoded_word(s: &str) -> String {
 fn reporter_identity_shows_only_where_entitled() {
     for backend in backends() {
         let dep = Deployment::new(backend);
-        let mail = mail_setup(&dep);
+        let mail = MailSink::new();
+        std::fs::write(
+            dep.data().join("tipline.toml"),
+            format!(
+                "[triage]\nhome = \"210300\"\n\n[triage.contacts.\"210302\"]\n\
+                 public_security = \"鞍山市公安局铁东分局\"\npublic_security_email = \"jingzhen@ps.example.cn\"\n\
+                 market_regulation_email = \"jiancha@amr.example.cn\"\n\n{}",
+                mail.smtp_toml("鞍山市应急管理局举报受理中心")
+            ),
+        )
+        .expect("write configuration");
         let operator = dep.token("op1", "operator", "210300");
         let leader = dep.token("lead1", "leader", "210300");
         let admin = dep.token("admin1", "admin", "210300");
@@ -112,7 +122,7 @@ fn reporter_identity_shows_only_where_entitled() {
         let (code, out, err) = dep.run(&["import", eml.to_str().unwrap()], "");
         assert_eq!(code, 0, "import eml: {out} {err}");
 
-        let receiver = Receiver::start(&mail.script, mail.port, &mail.inbox);
+        let receiver = mail.start();
         let log = dep.data().join("serve.log");
         let server = dep.serve_logging(Some(&log));
         let c = Client::new();

@@ -3,7 +3,7 @@
 //! receives to a directory); SMTP down delays mail and loses none; nothing is sent twice, across a
 //! restart of the receiver and of tipline.
 
-use crate::helpers::{backends, free_port, Deployment};
+use crate::helpers::{backends, free_port, outbox_rows, Deployment};
 use reqwest::blocking::Client;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// An SMTP server that writes each message as `<n>.eml` with its envelope in `<n>.json`.
-pub(crate) const RECEIVER: &str = r#"
+const RECEIVER: &str = r#"
 import asyncore, json, os, sys, time, warnings
 warnings.simplefilter("ignore")
 import smtpd
@@ -33,12 +33,50 @@ print("ready", flush=True)
 asyncore.loop()
 "#;
 
-pub(crate) struct Receiver {
+/// A scratch directory for the receiver's script and the mail it writes, and a free port.
+pub struct MailSink {
+    _dir: tempfile::TempDir,
+    pub script: PathBuf,
+    pub inbox: PathBuf,
+    pub port: u16,
+}
+
+impl MailSink {
+    pub fn new() -> MailSink {
+        let dir = tempfile::tempdir().expect("mail dir");
+        let script = dir.path().join("receiver.py");
+        std::fs::write(&script, RECEIVER).expect("write receiver");
+        let inbox = dir.path().join("inbox");
+        std::fs::create_dir_all(&inbox).expect("inbox");
+        MailSink {
+            _dir: dir,
+            script,
+            inbox,
+            port: free_port(),
+        }
+    }
+
+    /// The `[smtp]` section for tipline to send here, quickly retried.
+    pub fn smtp_toml(&self, from_name: &str) -> String {
+        format!(
+            "[smtp]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\nfrom = \"jubao@yjj.example.gov.cn\"\n\
+             from_name = \"{from_name}\"\ntimeout_secs = 5\nbackoff_base_secs = 1\nbackoff_max_secs = 2\npoll_secs = 1\n",
+            self.port
+        )
+    }
+
+    /// Starts the receiver.
+    pub fn start(&self) -> Receiver {
+        Receiver::start(&self.script, self.port, &self.inbox)
+    }
+}
+
+pub struct Receiver {
     child: Child,
 }
 
 impl Receiver {
-    pub(crate) fn start(script: &Path, port: u16, out: &Path) -> Receiver {
+    pub fn start(script: &Path, port: u16, out: &Path) -> Receiver {
         let mut child = Command::new("python3")
             .arg("-W")
             .arg("ignore")
@@ -61,7 +99,7 @@ impl Receiver {
         panic!("the SMTP receiver did not listen on {port}");
     }
 
-    pub(crate) fn stop(mut self) {
+    pub fn stop(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -76,16 +114,16 @@ impl Drop for Receiver {
 
 /// One received mail.
 #[derive(Debug, Clone)]
-pub(crate) struct Mail {
-    pub(crate) rcpt_to: Vec<String>,
-    pub(crate) raw: String,
-    subject: String,
+pub struct Mail {
+    pub rcpt_to: Vec<String>,
+    pub raw: String,
+    pub subject: String,
     message_id: String,
     body: String,
     to_header: String,
 }
 
-pub(crate) fn received(dir: &Path) -> Vec<Mail> {
+pub fn received(dir: &Path) -> Vec<Mail> {
     let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
         .expect("read mail dir")
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -128,7 +166,7 @@ pub(crate) fn received(dir: &Path) -> Vec<Mail> {
         .collect()
 }
 
-pub(crate) fn wait_for_mail(dir: &Path, count: usize, what: &str) -> Vec<Mail> {
+pub fn wait_for_mail(dir: &Path, count: usize, what: &str) -> Vec<Mail> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let mails = received(dir);
@@ -174,15 +212,6 @@ fn post(client: &Client, url: &str, token: &str, body: &Value) -> Value {
     resp.json().expect("JSON answer")
 }
 
-fn outbox_list(dep: &Deployment) -> Vec<Value> {
-    let (code, out, err) = dep.run(&["outbox", "list", "--json"], "");
-    assert_eq!(code, 0, "outbox list: {err}");
-    out.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).expect("JSON line"))
-        .collect()
-}
-
 const REPORTER_NAME: &str = "欧阳测试名";
 const REPORTER_PHONE: &str = "13987654321";
 const REPORTER_EMAIL: &str = "whistle.ouyang@example.org";
@@ -190,26 +219,16 @@ const OFFICER_EMAIL: &str = "officer.tiedong@yjj.example.cn";
 const POLICE_EMAIL: &str = "jingzhen@ps.example.cn";
 const MARKET_EMAIL: &str = "jiancha@amr.example.cn";
 
-/// A scratch SMTP receiver (not started) and the deployment's configuration to send to it: home
-/// 鞍山市, referral addresses for 铁东区, mail on.
-pub(crate) struct MailSetup {
-    _dir: tempfile::TempDir,
-    pub(crate) script: PathBuf,
-    pub(crate) inbox: PathBuf,
-    pub(crate) port: u16,
-}
-
-pub(crate) fn mail_setup(dep: &Deployment) -> MailSetup {
-    let dir = tempfile::tempdir().expect("mail dir");
-    let script = dir.path().join("receiver.py");
-    std::fs::write(&script, RECEIVER).expect("write receiver");
-    let inbox = dir.path().join("inbox");
-    std::fs::create_dir_all(&inbox).expect("inbox");
-    let smtp_port = free_port();
-    std::fs::write(
-        dep.data().join("tipline.toml"),
-        format!(
-            r#"
+#[test]
+fn mail_out_is_transactional_retried_and_never_doubled() {
+    for backend in backends() {
+        let dep = Deployment::new(backend);
+        let sink = MailSink::new();
+        let (script, inbox, smtp_port) = (sink.script.clone(), sink.inbox.clone(), sink.port);
+        std::fs::write(
+            dep.data().join("tipline.toml"),
+            format!(
+                r#"
 [triage]
 home = "210300"
 
@@ -218,34 +237,11 @@ public_security = "鞍山市公安局铁东分局"
 public_security_email = "{POLICE_EMAIL}"
 market_regulation_email = "{MARKET_EMAIL}"
 
-[smtp]
-host = "127.0.0.1"
-port = {smtp_port}
-tls = "none"
-from = "jubao@yjj.example.gov.cn"
-from_name = "鞍山市应急管理局举报受理中心"
-timeout_secs = 5
-backoff_base_secs = 1
-backoff_max_secs = 2
-poll_secs = 1
-"#
-        ),
-    )
-    .expect("write configuration");
-    MailSetup {
-        _dir: dir,
-        script,
-        inbox,
-        port: smtp_port,
-    }
-}
-
-#[test]
-fn mail_out_is_transactional_retried_and_never_doubled() {
-    for backend in backends() {
-        let dep = Deployment::new(backend);
-        let setup = mail_setup(&dep);
-        let (script, inbox, smtp_port) = (setup.script.clone(), setup.inbox.clone(), setup.port);
+{smtp}"#,
+                smtp = sink.smtp_toml("鞍山市应急管理局举报受理中心")
+            ),
+        )
+        .expect("write configuration");
         let token = dep.token("op1", "operator", "210300");
         let (code, _, err) = dep.run(
             &[
@@ -361,7 +357,7 @@ fn mail_out_is_transactional_retried_and_never_doubled() {
         for identity in [REPORTER_NAME, REPORTER_PHONE, REPORTER_EMAIL] {
             assert!(!notice.body.contains(identity), "identity in the notice");
         }
-        let listed = outbox_list(&dep);
+        let listed = outbox_rows(&dep, false);
         assert!(
             listed.is_empty(),
             "{backend:?}: nothing pending: {listed:?}"
@@ -379,7 +375,7 @@ fn mail_out_is_transactional_retried_and_never_doubled() {
         );
         let deadline = Instant::now() + Duration::from_secs(60);
         let pending = loop {
-            let rows = outbox_list(&dep);
+            let rows = outbox_rows(&dep, false);
             if !rows.is_empty()
                 && rows.iter().all(|r| {
                     r["attempts"].as_i64().unwrap_or(0) > 0
@@ -410,7 +406,7 @@ fn mail_out_is_transactional_retried_and_never_doubled() {
         let receiver = Receiver::start(&script, smtp_port, &inbox);
         let all = wait_for_mail(&inbox, 4 + expected_second, "after the receiver came back");
         let deadline = Instant::now() + Duration::from_secs(30);
-        while !outbox_list(&dep).is_empty() {
+        while !outbox_rows(&dep, false).is_empty() {
             assert!(Instant::now() < deadline, "{backend:?}: mail still pending");
             std::thread::sleep(Duration::from_millis(300));
         }

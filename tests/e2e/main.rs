@@ -3,6 +3,7 @@
 
 mod cases_search;
 mod casework;
+mod chain;
 mod crash;
 mod helpers;
 mod import_export;
@@ -12,3 +13,4 @@ mod leak;
 mod mail_in;
 mod mail_out;
 mod scope;
+mod stats;

@@ -1,8 +1,11 @@
-//! Throughput of locate + route on seeded synthetic 500-character reports (one core).
+//! Throughput of locate + route on seeded synthetic 500-character reports (one core), then of
+//! the whole analysis a report gets before it is stored (normalize → extract → locate → route,
+//! as `src/pipeline.rs` runs it) on the same texts.
 //!
-//! `cargo bench -p triage --bench locate`
+//! `cargo bench -p triage --bench locate` (`TRIAGE_BENCH_N` texts, default 4000)
 
-use intake::{Category, SubjectKind};
+use intake::extract::Extractor;
+use intake::{normalize_text, Category, Envelope, SubjectKind};
 use std::time::Instant;
 use triage::{Gazetteer, Level, LocateInput, PhoneRegions, Triage, TriageConfig};
 
@@ -134,5 +137,50 @@ fn main() {
         n as f64 / el,
         el * 1e6 / n as f64,
         100.0 * placed as f64 / n as f64
+    );
+
+    // The whole analysis: normalization, extraction, locus and routing per report.
+    let extractor = Extractor::embedded();
+    let envelopes: Vec<Envelope> = texts
+        .iter()
+        .map(|t| {
+            let json = serde_json::json!({"channel": "web_form", "external_id": "b",
+                "received_at": "2024-01-01T00:00:00+08:00", "text": t});
+            Envelope::from_json(&json.to_string()).expect("bench envelope")
+        })
+        .collect();
+    let analyze = |i: usize, e: &Envelope| {
+        let normalized = normalize_text(&e.full_text());
+        let x = extractor.extract(e, &normalized);
+        let subject_name = x.subject_name.as_deref().map(normalize_text);
+        let l = triage.locate(&LocateInput {
+            text: &normalized,
+            subject_name: subject_name.as_deref(),
+            phone: Some(phones[i % phones.len()]),
+            ..Default::default()
+        });
+        let r = triage.route(x.subject_kind, &l, &x.categories, x.fake_certificate);
+        std::hint::black_box((x, r));
+    };
+    for (i, e) in envelopes.iter().enumerate().take(200) {
+        analyze(i, e);
+    }
+    let start = Instant::now();
+    let cpu0 = thread_cpu_seconds();
+    for _ in 0..rounds {
+        for (i, e) in envelopes.iter().enumerate() {
+            analyze(i, e);
+        }
+    }
+    let wall = start.elapsed().as_secs_f64();
+    let el = thread_cpu_seconds()
+        .zip(cpu0)
+        .map(|(b, a)| b - a)
+        .filter(|c| *c > 0.0)
+        .unwrap_or(wall);
+    println!(
+        "normalize+extract+locate+route: {n} reports, {el:.2} s CPU ({wall:.2} s wall) = {:.0} reports/s on one core ({:.1} µs each)",
+        n as f64 / el,
+        el * 1e6 / n as f64
     );
 }

@@ -4,7 +4,8 @@
 //! so that the context of many occurrences costs a few lookups each ([`Cues::context`] gives the
 //! same answer as [`context`]).
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::automaton::Automaton;
+use aho_corasick::{Anchored, MatchKind, StartKind};
 use once_cell::sync::Lazy;
 
 /// Words right after a bare name that mark it as a place (`齐大山那边`, `星沙的`, `长沙一家`).
@@ -95,7 +96,8 @@ const REPORTER_CUES: &[&str] = &[
     "我在",
 ];
 
-/// Clause-ending characters.
+/// Clause-ending characters: the reference for [`CLAUSE_BREAKS`].
+#[cfg(test)]
 pub fn is_clause_break(c: char) -> bool {
     matches!(
         c,
@@ -160,13 +162,13 @@ pub fn context(text: &str, start: usize, end: usize) -> Ctx {
     // The clause after (up to 24 chars) names an organisation.
     let after_end = after
         .char_indices()
-        .take(24)
+        .take(CLAUSE_AFTER_CHARS)
         .find(|&(_, c)| is_clause_break(c))
         .map(|(i, _)| i)
         .unwrap_or_else(|| {
             after
                 .char_indices()
-                .nth(24)
+                .nth(CLAUSE_AFTER_CHARS)
                 .map(|(i, _)| i)
                 .unwrap_or(after.len())
         });
@@ -174,7 +176,7 @@ pub fn context(text: &str, start: usize, end: usize) -> Ctx {
     let org_follows = ORG_SUFFIXES.iter().any(|s| clause_after.contains(s));
     let mut before_start = before.len();
     for (n, (i, c)) in before.char_indices().rev().enumerate() {
-        if n >= 16 || is_clause_break(c) {
+        if n >= CLAUSE_BEFORE_CHARS || is_clause_break(c) {
             break;
         }
         before_start = i;
@@ -201,9 +203,21 @@ const CUE_LEFT: u8 = 1;
 const CUE_RIGHT: u8 = 2;
 const CUE_ORG: u8 = 4;
 const CUE_REPORTER: u8 = 8;
+const CUE_BREAK: u8 = 16;
 
-/// One automaton over all cue words, with the kinds of each word.
-static CUE_WORDS: Lazy<Option<(AhoCorasick, Vec<u8>)>> = Lazy::new(|| {
+/// Clause-ending characters, found with the cue words.
+const CLAUSE_BREAKS: &[&str] = &[
+    "，", "。", "；", "！", "？", "\n", ",", ";", "!", "?", "：", ":", "、",
+];
+
+/// Characters of the clause after a name searched for an organisation suffix.
+const CLAUSE_AFTER_CHARS: usize = 24;
+/// Characters of the clause before a name searched for a reporter phrase.
+const CLAUSE_BEFORE_CHARS: usize = 16;
+
+/// One DFA over all cue words (walked by hand: every overlapping match, no per-match setup),
+/// with the kinds of each word.
+static CUE_WORDS: Lazy<Option<(aho_corasick::dfa::DFA, Vec<u8>)>> = Lazy::new(|| {
     let mut words: Vec<&'static str> = Vec::new();
     let mut kinds: Vec<u8> = Vec::new();
     for (list, kind) in [
@@ -211,6 +225,7 @@ static CUE_WORDS: Lazy<Option<(AhoCorasick, Vec<u8>)>> = Lazy::new(|| {
         (RIGHT_CUES, CUE_RIGHT),
         (ORG_SUFFIXES, CUE_ORG),
         (REPORTER_CUES, CUE_REPORTER),
+        (CLAUSE_BREAKS, CUE_BREAK),
     ] {
         for w in list {
             match words.iter().position(|x| x == w) {
@@ -222,15 +237,17 @@ static CUE_WORDS: Lazy<Option<(AhoCorasick, Vec<u8>)>> = Lazy::new(|| {
             }
         }
     }
-    let ac = AhoCorasick::builder()
+    let dfa = aho_corasick::dfa::DFA::builder()
         .match_kind(MatchKind::Standard)
-        .kind(Some(AhoCorasickKind::DFA))
+        .start_kind(StartKind::Unanchored)
+        .prefilter(false)
         .build(&words)
         .ok()?;
-    Some((ac, kinds))
+    Some((dfa, kinds))
 });
 
-/// Every cue word of one text, by byte position.
+/// Every cue word and clause break of one text, by byte position, so that [`Cues::context`]
+/// needs no scan of its own.
 #[derive(Debug, Default)]
 pub struct Cues {
     /// Ends of left cues (sorted).
@@ -243,6 +260,8 @@ pub struct Cues {
     org_end: Vec<u32>,
     /// Reporter phrases (start, end), sorted by start.
     reporter: Vec<(u32, u32)>,
+    /// Clause-break characters (start, end), in text order.
+    breaks: Vec<(u32, u32)>,
 }
 
 fn sorted_has(v: &[u32], x: usize) -> bool {
@@ -266,27 +285,42 @@ impl Cues {
         self.org.clear();
         self.org_end.clear();
         self.reporter.clear();
-        let Some((ac, kinds)) = CUE_WORDS.as_ref() else {
-            return;
-        };
-        if text.len() > u32::MAX as usize {
+        self.breaks.clear();
+        if text.len() >= u32::MAX as usize {
             return;
         }
-        for m in ac.find_overlapping_iter(text) {
-            let (s, e) = (m.start() as u32, m.end() as u32);
-            let k = kinds[m.pattern().as_usize()];
-            if k & CUE_LEFT != 0 {
-                self.left_end.push(e);
+        let Some((dfa, kinds)) = CUE_WORDS.as_ref() else {
+            return;
+        };
+        let Ok(mut sid) = dfa.start_state(Anchored::No) else {
+            return;
+        };
+        for (at, &byte) in text.as_bytes().iter().enumerate() {
+            sid = dfa.next_state(Anchored::No, sid, byte);
+            if !dfa.is_special(sid) || !dfa.is_match(sid) {
+                continue;
             }
-            if k & CUE_RIGHT != 0 {
-                self.right_start.push(s);
-            }
-            if k & CUE_ORG != 0 {
-                self.org.push((s, e));
-                self.org_end.push(e);
-            }
-            if k & CUE_REPORTER != 0 {
-                self.reporter.push((s, e));
+            let e = at as u32 + 1;
+            for k in 0..dfa.match_len(sid) {
+                let p = dfa.match_pattern(sid, k);
+                let s = e - dfa.pattern_len(p) as u32;
+                let kind = kinds[p.as_usize()];
+                if kind & CUE_LEFT != 0 {
+                    self.left_end.push(e);
+                }
+                if kind & CUE_RIGHT != 0 {
+                    self.right_start.push(s);
+                }
+                if kind & CUE_ORG != 0 {
+                    self.org.push((s, e));
+                    self.org_end.push(e);
+                }
+                if kind & CUE_REPORTER != 0 {
+                    self.reporter.push((s, e));
+                }
+                if kind & CUE_BREAK != 0 {
+                    self.breaks.push((s, e));
+                }
             }
         }
         // Matches come in order of end.
@@ -298,6 +332,41 @@ impl Cues {
     /// True when a place-position word ends at `pos`.
     pub fn left_cue_at(&self, pos: usize) -> bool {
         sorted_has(&self.left_end, pos)
+    }
+
+    /// The clause after byte `end`: up to the next clause break, at most
+    /// [`CLAUSE_AFTER_CHARS`] characters. Returns its end byte.
+    fn clause_after_end(&self, text: &str, end: usize) -> usize {
+        let next_break = self
+            .breaks
+            .get(self.breaks.partition_point(|&(s, _)| (s as usize) < end))
+            .map_or(text.len(), |&(s, _)| s as usize);
+        let clause = &text[end..next_break];
+        // Counting is cheap; walking to the limit is needed only for a long clause.
+        if clause.chars().count() <= CLAUSE_AFTER_CHARS {
+            return next_break;
+        }
+        clause
+            .char_indices()
+            .nth(CLAUSE_AFTER_CHARS)
+            .map_or(next_break, |(i, _)| end + i)
+    }
+
+    /// The clause before byte `start`: back to the last clause break, at most
+    /// [`CLAUSE_BEFORE_CHARS`] characters. Returns its start byte.
+    fn clause_before_start(&self, text: &str, start: usize) -> usize {
+        let after_break = self.breaks
+            [..self.breaks.partition_point(|&(s, _)| (s as usize) < start)]
+            .last()
+            .map_or(0, |&(_, e)| e as usize);
+        let clause = &text[after_break..start];
+        if clause.chars().count() <= CLAUSE_BEFORE_CHARS {
+            return after_break;
+        }
+        clause
+            .char_indices()
+            .nth_back(CLAUSE_BEFORE_CHARS - 1)
+            .map_or(after_break, |(i, _)| after_break + i)
     }
 
     /// The context of `text[start..end]`; `text` is the text given to [`Cues::fill`].
@@ -317,27 +386,9 @@ impl Cues {
         let name = text.get(start..end).unwrap_or("");
         let breaks_word = (name.ends_with('市') && next == Some('场'))
             || (name.ends_with('区') && matches!(next, Some('域' | '别')));
-        let after_end = after
-            .char_indices()
-            .take(24)
-            .find(|&(_, c)| is_clause_break(c))
-            .map(|(i, _)| i)
-            .unwrap_or_else(|| {
-                after
-                    .char_indices()
-                    .nth(24)
-                    .map(|(i, _)| i)
-                    .unwrap_or(after.len())
-            });
-        let org_follows = any_within(&self.org, end, end + after_end);
-        let mut before_start = before.len();
-        for (n, (i, c)) in before.char_indices().rev().enumerate() {
-            if n >= 16 || is_clause_break(c) {
-                break;
-            }
-            before_start = i;
-        }
-        let reporter_clause = any_within(&self.reporter, before_start, start);
+        let org_follows = any_within(&self.org, end, self.clause_after_end(text, end));
+        let reporter_clause =
+            any_within(&self.reporter, self.clause_before_start(text, start), start);
         let org_precedes = matches!(prev, Some('（' | '('))
             && prev.is_some_and(|p| sorted_has(&self.org_end, start - p.len_utf8()));
         Ctx {
@@ -376,10 +427,22 @@ mod tests {
     }
 
     #[test]
+    fn clause_breaks_are_the_reference_set() {
+        let listed: Vec<char> = CLAUSE_BREAKS.iter().flat_map(|w| w.chars()).collect();
+        for c in [
+            '，', '。', '；', '！', '？', '\n', ',', ';', '!', '?', '：', ':', '、', '的', 'a', ' ',
+        ] {
+            assert_eq!(listed.contains(&c), is_clause_break(c), "{c:?}");
+        }
+    }
+
+    #[test]
     fn cues_agree_with_context() {
         same("我是家住铁东区的，在汤岗子那边有一家培训学校（铁东区）没有实操场地。");
         same("反映星沙的化工厂，来电人系长沙人，住在东方市场附近某考点");
         same("");
         same("a铁东区b(公司)鞍山(学校（铁西");
+        // Clauses longer than the windows on both sides.
+        same("我是家住在鞍山市铁东区汤岗子街道那边的一个普通工人今天想反映一下铁西区某某某某某某某某某某某某某某某某某培训学校的问题\n住在铁东区");
     }
 }

@@ -80,6 +80,8 @@ pub struct Reading {
     pub div: u32,
     /// How the string names it.
     pub form: NameForm,
+    /// The division's level (kept here: the reading is at hand where the level is asked).
+    pub level: Level,
 }
 
 /// A name occurrence found in a text, before weighing.
@@ -93,20 +95,40 @@ pub struct RawMatch {
     pub name: u32,
 }
 
+/// What is known of one name string besides its readings.
+#[derive(Debug, Clone, Copy)]
+struct NameInfo {
+    /// Index of its first reading in the flat list.
+    first_reading: u32,
+    /// Number of distinct counties a township short form points to (0 for other names).
+    township_spread: u16,
+    /// Some reading stands on its own (full or old name).
+    any_strong: bool,
+}
+
+/// A division's place in the tree.
+#[derive(Debug, Clone, Copy)]
+struct TreeNode {
+    /// Index of the parent, `u32::MAX` for none.
+    parent: u32,
+    level: Level,
+}
+
 /// The division gazetteer: divisions, their names and one automaton over all names.
 pub struct Gazetteer {
     divisions: Vec<Division>,
+    /// Parent and level of every division, by index: the tree walks of locus scoring touch only
+    /// these 8 bytes per division, which stay in cache where `divisions` does not.
+    tree: Vec<TreeNode>,
     by_code: HashMap<&'static str, u32>,
     names: Vec<&'static str>,
-    /// Readings of all names, flat; those of name `i` are `readings[reading_at[i]..reading_at[i + 1]]`.
+    /// Readings of all names, flat; those of name `i` are
+    /// `readings[name_info[i].first_reading..name_info[i + 1].first_reading]`.
     readings: Vec<Reading>,
-    reading_at: Vec<u32>,
-    /// Per name: some reading stands on its own (full or old name).
-    any_strong: Vec<bool>,
+    /// Per name, then one end marker: what the locus asks of every name found, in one place.
+    name_info: Vec<NameInfo>,
     /// Built on first use (a charwise double-array Aho-Corasick automaton over all names).
     automaton: OnceCell<CharwiseDoubleArrayAhoCorasick<u32>>,
-    /// Number of distinct counties a township short form points to (by name index).
-    township_spread: Vec<u16>,
     only_county: HashMap<u32, u32>,
 }
 
@@ -195,7 +217,11 @@ impl Gazetteer {
                     r.form = form;
                 }
             } else {
-                rs.push(Reading { div, form });
+                rs.push(Reading {
+                    div,
+                    form,
+                    level: divisions[div as usize].level,
+                });
             }
         };
         // Upper levels first, so that their short forms are known when townships are added.
@@ -275,7 +301,7 @@ impl Gazetteer {
                 }
             }
         }
-        let township_spread = names_v
+        let township_spread: Vec<u16> = names_v
             .iter()
             .map(|n| {
                 short_counties
@@ -315,26 +341,36 @@ impl Gazetteer {
                     && d.parent.is_some_and(|p| prefs.contains(&p)))
             });
         }
-        let any_strong = readings
-            .iter()
-            .map(|rs| rs.iter().any(|r| r.form.is_strong()))
-            .collect();
-        let mut reading_at = Vec::with_capacity(readings.len() + 1);
+        let mut name_info = Vec::with_capacity(readings.len() + 1);
         let mut flat = Vec::with_capacity(readings.iter().map(Vec::len).sum());
-        for rs in &readings {
-            reading_at.push(flat.len() as u32);
+        for (rs, spread) in readings.iter().zip(township_spread) {
+            name_info.push(NameInfo {
+                first_reading: flat.len() as u32,
+                township_spread: spread,
+                any_strong: rs.iter().any(|r| r.form.is_strong()),
+            });
             flat.extend_from_slice(rs);
         }
-        reading_at.push(flat.len() as u32);
+        name_info.push(NameInfo {
+            first_reading: flat.len() as u32,
+            township_spread: 0,
+            any_strong: false,
+        });
+        let tree = divisions
+            .iter()
+            .map(|d| TreeNode {
+                parent: d.parent.unwrap_or(u32::MAX),
+                level: d.level,
+            })
+            .collect();
         Gazetteer {
+            tree,
             divisions,
             by_code,
             names: names_v,
             readings: flat,
-            reading_at,
-            any_strong,
+            name_info,
             automaton: OnceCell::new(),
-            township_spread,
             only_county,
         }
     }
@@ -397,17 +433,28 @@ impl Gazetteer {
         self.index_of(code).map(|i| self.division(i))
     }
 
+    /// The parent of a division.
+    pub fn parent(&self, idx: u32) -> Option<u32> {
+        let p = self.tree[idx as usize].parent;
+        (p != u32::MAX).then_some(p)
+    }
+
+    /// The level of a division.
+    pub fn level(&self, idx: u32) -> Level {
+        self.tree[idx as usize].level
+    }
+
     /// The ancestor of `idx` at `level` (or itself).
     pub fn ancestor(&self, mut idx: u32, level: Level) -> Option<u32> {
         loop {
-            let d = self.division(idx);
-            if d.level == level {
+            let l = self.level(idx);
+            if l == level {
                 return Some(idx);
             }
-            if d.level < level {
+            if l < level {
                 return None;
             }
-            idx = d.parent?;
+            idx = self.parent(idx)?;
         }
     }
 
@@ -418,7 +465,7 @@ impl Gazetteer {
             if c == a {
                 return true;
             }
-            cur = self.division(c).parent;
+            cur = self.parent(c);
         }
         false
     }
@@ -426,10 +473,9 @@ impl Gazetteer {
     /// The county-level division a reading points to: the county itself, a township's county, or
     /// the only county of a prefecture without counties (东莞, 中山 …).
     pub fn county_of(&self, idx: u32) -> Option<u32> {
-        let d = self.division(idx);
-        match d.level {
+        match self.level(idx) {
             Level::County => Some(idx),
-            Level::Township => d.parent,
+            Level::Township => self.parent(idx),
             Level::Prefecture => self.only_county.get(&idx).copied(),
             Level::Province => None,
         }
@@ -483,15 +529,15 @@ impl Gazetteer {
     /// The readings of a name index.
     pub fn readings(&self, id: u32) -> &[Reading] {
         let (a, b) = (
-            self.reading_at[id as usize] as usize,
-            self.reading_at[id as usize + 1] as usize,
+            self.name_info[id as usize].first_reading as usize,
+            self.name_info[id as usize + 1].first_reading as usize,
         );
         &self.readings[a..b]
     }
 
     /// True when some reading of the name stands on its own (a full or old name).
     pub fn any_strong(&self, id: u32) -> bool {
-        self.any_strong[id as usize]
+        self.name_info[id as usize].any_strong
     }
 
     fn automaton(&self) -> &CharwiseDoubleArrayAhoCorasick<u32> {
@@ -510,7 +556,7 @@ impl Gazetteer {
 
     /// How many counties a township short form may point to (0 if it is no township short form).
     pub fn township_spread(&self, id: u32) -> u16 {
-        self.township_spread[id as usize]
+        self.name_info[id as usize].township_spread
     }
 
     /// All name occurrences in `text`, overlapping, in order of end (longest first at one end).

@@ -275,34 +275,41 @@ fn scan_with(
             cues_filled = true;
         }
         let readings = g.readings(r.name);
+        let (has_left, has_right) = (
+            left_n.clone().next().is_some(),
+            right_n.clone().next().is_some(),
+        );
         let ctx = cues.context(text, r.start, r.end);
         let spread = g.township_spread(r.name);
         out.clear();
         chained.clear();
         for rd in readings {
-            let d = g.division(rd.div);
-            let lvl = d.level;
-            // Ancestors of this reading (a name before it may be one of them).
-            let mut anc = [u32::MAX; 4];
-            let mut cur = d.parent;
-            for a in anc.iter_mut() {
-                match cur {
-                    Some(c) => {
-                        *a = c;
-                        cur = g.division(c).parent;
+            let lvl = rd.level;
+            // A name right before that is one of this reading's ancestors, or (above township
+            // level) a name right after inside it. The ancestors are looked up only when there
+            // is a name before: most names stand alone, and each lookup is a cache miss.
+            let chain = (has_left && {
+                let mut anc = [u32::MAX; 4];
+                let mut cur = g.parent(rd.div);
+                for a in anc.iter_mut() {
+                    match cur {
+                        Some(c) => {
+                            *a = c;
+                            cur = g.parent(c);
+                        }
+                        None => break,
                     }
-                    None => break,
                 }
-            }
-            let chain = left_n
-                .clone()
-                .any(|j| g.readings(raw[j].name).iter().any(|n| anc.contains(&n.div)))
-                || (lvl < Level::Township
-                    && right_n.clone().any(|j| {
-                        g.readings(raw[j].name)
-                            .iter()
-                            .any(|n| g.division(n.div).level > lvl && g.contains(rd.div, n.div))
-                    }));
+                left_n
+                    .clone()
+                    .any(|j| g.readings(raw[j].name).iter().any(|n| anc.contains(&n.div)))
+            }) || (lvl < Level::Township
+                && has_right
+                && right_n.clone().any(|j| {
+                    g.readings(raw[j].name)
+                        .iter()
+                        .any(|n| n.level > lvl && g.contains(rd.div, n.div))
+                }));
             let strong = rd.form.is_strong() && !ctx.breaks_word;
             let is_township_short = rd.form == NameForm::Short && lvl == Level::Township;
             let weight = if strong {
@@ -369,9 +376,17 @@ fn scan_with(
         });
     }
     // Overlaps: a name inside a longer accepted name goes; of two crossing names the earlier stays.
+    // `occs` come in order of end; a name that contains or crosses `a` from the left starts at
+    // or before `a.start`, so it ends in `a.start + 1 ..= a.start + longest`.
+    let longest = occs.iter().map(Occ::len).max().unwrap_or(0);
     let mut keep = vec![true; occs.len()];
     for i in 0..occs.len() {
-        for j in 0..occs.len() {
+        let a_start = occs[i].start;
+        let from = occs.partition_point(|o| o.end <= a_start);
+        for j in from..occs.len() {
+            if occs[j].end > a_start + longest {
+                break;
+            }
             if i == j || !keep[j] {
                 continue;
             }
@@ -517,7 +532,7 @@ pub(crate) fn locate(
                     rel[ci] = rel[ci].max(r.weight);
                 }
             }
-            if g.division(r.div).level <= Level::Prefecture {
+            if g.level(r.div) <= Level::Prefecture {
                 match upper.iter_mut().find(|(d, _)| *d == r.div) {
                     Some(u) => u.1 = u.1.max(r.weight),
                     None => upper.push((r.div, r.weight)),
