@@ -55,7 +55,7 @@ impl App {
                 config.data_dir.display()
             )
         })?;
-        let store = Arc::new(Store::connect(&config.database_url(), &config.case_prefix).await?);
+        let store = Arc::new(Store::open(&config).await?);
         crate::outbox::configure(&config);
         let pipeline = Arc::new(Pipeline::new(&config));
         let ingest = Ingest::start(

@@ -29,6 +29,9 @@ pub struct Config {
     pub mailboxes: Vec<crate::mail::MailboxConfig>,
     /// Session login of people (`[session]`): cookie, lifetimes, failed-login limits.
     pub session: SessionConfig,
+    /// The reporter-identity key file (`TIPLINE_IDENTITY_KEY_FILE`); default `<data>/identity.key`,
+    /// created on first start. `TIPLINE_IDENTITY_KEY` (the key text itself) wins over any file.
+    pub identity_key_file: Option<PathBuf>,
     /// Where replies to the 12345 platform are pushed (`[platform_12345]`); none pushes nothing
     /// (the platform can still read them at `GET /api/v1/channels/12345/replies`).
     pub platform_12345: Option<crate::outbox::platform::PlatformConfig>,
@@ -78,6 +81,7 @@ impl Default for Config {
             smtp: None,
             mailboxes: Vec::new(),
             session: SessionConfig::default(),
+            identity_key_file: None,
             platform_12345: None,
             monthly_reports: crate::stats::auto::AutoConfig::default(),
         }
@@ -107,6 +111,9 @@ impl Config {
         if let Ok(home) = std::env::var("TIPLINE_HOME_JURISDICTION") {
             config.triage.home = Some(home).filter(|h| !h.is_empty());
         }
+        if let Ok(file) = std::env::var("TIPLINE_IDENTITY_KEY_FILE") {
+            config.identity_key_file = Some(PathBuf::from(file)).filter(|f| !f.as_os_str().is_empty());
+        }
         if let Ok(prefix) = std::env::var("TIPLINE_CASE_PREFIX") {
             config.case_prefix = prefix;
         }
@@ -125,6 +132,13 @@ impl Config {
                 self.data_dir.join("tipline.db").display()
             ),
         }
+    }
+
+    /// The reporter-identity key file in force (outside the database, beside it by default).
+    pub fn identity_key_file(&self) -> PathBuf {
+        self.identity_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("identity.key"))
     }
 
     /// Where the search index lives.

@@ -140,7 +140,11 @@ impl Pending {
 }
 
 /// The duplicate stage's view of a report.
-pub fn probe_for(envelope: &Envelope, analysis: &Analysis) -> DedupProbe {
+pub fn probe_for(
+    envelope: &Envelope,
+    analysis: &Analysis,
+    keys: &crate::identity::Keyring,
+) -> DedupProbe {
     DedupProbe {
         text: analysis.normalized.clone(),
         subject_name: analysis
@@ -151,6 +155,7 @@ pub fn probe_for(envelope: &Envelope, analysis: &Analysis) -> DedupProbe {
         locus: analysis.locus.code.clone(),
         categories: analysis.extraction.categories.clone(),
         reporter_key: reporter_key(
+            keys,
             envelope.reporter.phone.as_deref(),
             envelope.reporter.email.as_deref(),
         ),
@@ -191,12 +196,18 @@ fn place_names(locus: &triage::Locus) -> Vec<String> {
     names
 }
 
-/// The reporter's key for repeat detection: a real phone number or an e-mail address.
-pub fn reporter_key(phone: Option<&str>, email: Option<&str>) -> Option<String> {
+/// The reporter's key for repeat detection: the blind index (keyed HMAC) of a real phone number,
+/// else of the e-mail address — the duplicate index and the database never hold the clear value.
+pub fn reporter_key(
+    keys: &crate::identity::Keyring,
+    phone: Option<&str>,
+    email: Option<&str>,
+) -> Option<String> {
     phone
         .filter(|p| !p.contains('*'))
-        .map(str::to_string)
-        .or_else(|| email.map(str::to_string))
+        .or(email)
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| keys.blind(v))
 }
 
 async fn rebuild_dedup(store: &Store) -> anyhow::Result<DedupIndex> {
@@ -215,8 +226,8 @@ async fn rebuild_dedup(store: &Store) -> anyhow::Result<DedupIndex> {
                     Some(a) => a,
                     None => continue,
                 };
-            let mut probe = probe_for(&envelope, &decisions);
-            probe.reporter_key = reporter_key(row.phone.as_deref(), row.email.as_deref());
+            let mut probe = probe_for(&envelope, &decisions, store.identity());
+            probe.reporter_key = row.reporter_key.clone();
             index.insert(row.report.id, row.report.case_id, &probe);
             if let Some(closed) = row
                 .case_closed_at
@@ -369,7 +380,7 @@ async fn write_batch(
         }
         first_of_key.insert(key, i);
         let s = &mut q.submission;
-        let probe = probe_for(&s.envelope, &s.analysis);
+        let probe = probe_for(&s.envelope, &s.analysis, store.identity());
         let mut decision = dedup.read().expect("not poisoned").decide(&probe);
         // Nothing is dropped on a resemblance: only the very same content (the same fingerprint)
         // is the same message; a near-identical text is stored, joined to the matter's case.

@@ -9,6 +9,7 @@ mod channels;
 mod cli;
 mod config;
 mod conflict;
+mod identity;
 mod indexer;
 mod ingest;
 mod mail;
@@ -110,6 +111,11 @@ enum Command {
     },
     /// Rebuild the search index from the database.
     Reindex,
+    /// Reporter-identity keys: `status`, `rotate`, `generate`.
+    Keys {
+        #[command(subcommand)]
+        command: cli::keys::KeysCommand,
+    },
     /// Manage users.
     User {
         #[command(subcommand)]
@@ -208,13 +214,14 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Eval { file, show } => cli::eval::run(config, &file, show).await,
         Command::Audit { limit } => {
             std::fs::create_dir_all(&config.data_dir)?;
-            let store = store::Store::connect(&config.database_url(), &config.case_prefix).await?;
+            let store = store::Store::open(&config).await?;
             for entry in store.audit_list(limit).await? {
                 println!("{entry}");
             }
             Ok(0)
         }
         Command::Reindex => cli::search::reindex(config).await.map(|_| 0),
+        Command::Keys { command } => cli::keys::run(config, command).await,
         Command::User { command } => cli::users::user(config, command).await.map(|_| 0),
         Command::Exclusions { command } => {
             cli::users::exclusions(config, command).await.map(|_| 0)

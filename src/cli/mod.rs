@@ -4,6 +4,7 @@ pub mod eval;
 pub mod export;
 pub mod generate;
 pub mod import;
+pub mod keys;
 pub mod mail;
 pub mod order_files;
 pub mod outbox;

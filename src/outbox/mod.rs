@@ -13,7 +13,7 @@
 //! not recorded (the one window in which SMTP can deliver twice).
 //!
 //! Reporter identity: only a receipt's payload carries an identity datum (the reporter's own
-//! address, as its recipient). Referral letters and notices carry the facts with the reporter's
+//! address, as its recipient); it is stored sealed (`src/identity.rs`) and opened only to send it. Referral letters and notices carry the facts with the reporter's
 //! name, phone, e-mail and identity number removed, and with every e-mail address, mobile number and
 //! resident identity number in the text masked. Nothing here logs a recipient of a receipt.
 //!
@@ -331,7 +331,7 @@ pub async fn enqueue_monthly_report(
             },
         })
         .collect();
-    queue::insert(tx, rows, now).await
+    queue::insert(tx, rows, now, None).await
 }
 
 /// What enqueueing needs from the configuration (set once per process by `App::open`).
@@ -387,6 +387,7 @@ pub async fn enqueue_batch(
     items: &[BatchItem],
     case_nos: &[&str],
     now: &str,
+    sealer: &crate::identity::Sealer,
 ) -> anyhow::Result<()> {
     let Some(plan) = plan() else { return Ok(()) };
     let mut rows: Vec<NewRow> = Vec::new();
@@ -535,7 +536,7 @@ pub async fn enqueue_batch(
              (contacts.<code>.market_regulation_email / public_security_email): no letter queued"
         );
     }
-    queue::insert(tx, rows, now).await
+    queue::insert(tx, rows, now, Some(sealer)).await
 }
 
 /// The report's facts for a referral letter or a notice: title and text with the reporter's own

@@ -626,9 +626,10 @@ async fn preview(
     let envelope = intake::Envelope::parse(wire).map_err(|e| ApiError::bad_envelope(&e))?;
     let pipeline = app.pipeline.clone();
     let dedup = app.ingest.dedup().clone();
+    let store = app.store.clone();
     let (analysis, decision) = web::block(move || {
         let analysis = pipeline.analyze(&envelope, &[]);
-        let probe = crate::ingest::probe_for(&envelope, &analysis);
+        let probe = crate::ingest::probe_for(&envelope, &analysis, store.identity());
         let decision = dedup.read().expect("not poisoned").decide(&probe);
         (analysis, decision)
     })
@@ -967,7 +968,10 @@ async fn reveal_identity(
         .store
         .reporter_identity(id)
         .await
-        .map_err(|e| ApiError::internal(&e))?;
+        .map_err(|e| match e.downcast_ref::<crate::identity::IdentityError>() {
+            Some(ie) => ApiError::identity(ie),
+            None => ApiError::internal(&e),
+        })?;
     app.store
         .audit(
             &user.0.name,

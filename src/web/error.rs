@@ -107,6 +107,17 @@ impl ApiError {
         )
     }
 
+    /// A reporter identity that cannot be opened: a key not at hand (503, the operator restores the
+    /// key file) or a damaged value (500). The cause is logged; the identity never is.
+    pub fn identity(e: &crate::identity::IdentityError) -> ApiError {
+        tracing::error!(error = %e, "reporter identity cannot be opened");
+        let status = match e {
+            crate::identity::IdentityError::Damaged(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        ApiError::new(status, e.code(), e.message_zh(), e.to_string())
+    }
+
     /// 503 when the report could not be stored.
     pub fn not_stored(e: &anyhow::Error) -> ApiError {
         tracing::error!(error = %format!("{e:#}"), "report not stored");

@@ -99,7 +99,7 @@ impl Receiver {
         panic!("the SMTP receiver did not listen on {port}");
     }
 
-    fn stop(mut self) {
+    pub fn stop(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -123,7 +123,7 @@ pub struct Mail {
     to_header: String,
 }
 
-fn received(dir: &Path) -> Vec<Mail> {
+pub fn received(dir: &Path) -> Vec<Mail> {
     let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
         .expect("read mail dir")
         .filter_map(|e| e.ok().map(|e| e.path()))

@@ -11,6 +11,8 @@ mod crash;
 mod helpers;
 mod import_export;
 mod intake_http;
+mod keys;
+mod leak;
 mod mail_in;
 mod mail_out;
 mod scope;
