@@ -258,16 +258,33 @@ impl Step {
     }
 }
 
+/// The deadline step (a key of `triage::Deadlines`) a case in `state` is waiting on; none for
+/// states that wait on nobody.
+pub fn current_step(state: &str) -> Option<&'static str> {
+    match state {
+        "received" | "routed" | "sent_back" => Some("sign_for"),
+        "signed_for" => Some("first_contact"),
+        "verifying" => Some("verification"),
+        "finding" | "actions" | "rectification" => Some("reply"),
+        _ => None,
+    }
+}
+
+/// The Chinese name of a deadline step.
+pub fn deadline_step_label(step: &str) -> &str {
+    match step {
+        "sign_for" => "签收",
+        "first_contact" => "首次联系举报人",
+        "verification" => "核查",
+        "reply" => "办结回复",
+        other => other,
+    }
+}
+
 /// The deadline that applies in a state, from a case's step deadlines (JSON of
 /// `triage::Deadlines`), in UTC RFC 3339; none for states that wait on nobody.
 pub fn due_for(state: &str, deadlines: &serde_json::Value) -> Option<String> {
-    let step = match state {
-        "received" | "routed" | "sent_back" => "sign_for",
-        "signed_for" => "first_contact",
-        "verifying" => "verification",
-        "finding" | "actions" | "rectification" => "reply",
-        _ => return None,
-    };
+    let step = current_step(state)?;
     let at = chrono::DateTime::parse_from_rfc3339(deadlines[step].as_str()?).ok()?;
     Some(
         at.with_timezone(&chrono::Utc)

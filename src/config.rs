@@ -27,6 +27,8 @@ pub struct Config {
     pub smtp: Option<crate::outbox::SmtpConfig>,
     /// Mailboxes to take reports from (`[[mailboxes]]`, IMAP); none polls no mail.
     pub mailboxes: Vec<crate::mail::MailboxConfig>,
+    /// Deadline reminders and escalations (`[deadlines]`).
+    pub deadlines: crate::deadlines::SweepConfig,
 }
 
 impl Default for Config {
@@ -41,6 +43,7 @@ impl Default for Config {
             triage: triage::TriageConfig::default(),
             smtp: None,
             mailboxes: Vec::new(),
+            deadlines: crate::deadlines::SweepConfig::default(),
         }
     }
 }

@@ -8,6 +8,7 @@ mod casework;
 mod channels;
 mod cli;
 mod config;
+mod deadlines;
 mod indexer;
 mod ingest;
 mod mail;
@@ -128,6 +129,11 @@ enum Command {
         #[command(subcommand)]
         command: cli::mail::MailCommand,
     },
+    /// Deadline reminders and escalations (also run inside `serve` on a timer).
+    Deadlines {
+        #[command(subcommand)]
+        command: cli::deadlines::DeadlinesCommand,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -207,5 +213,6 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Token { command } => cli::users::token(config, command).await.map(|_| 0),
         Command::Outbox { command } => cli::outbox::run(config, command).await,
         Command::Mail { command } => cli::mail::run(config, command).await,
+        Command::Deadlines { command } => cli::deadlines::run(config, command).await,
     }
 }

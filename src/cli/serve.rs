@@ -33,6 +33,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tracing::info!("mail sender started");
     }
     crate::mail::imap::spawn_all(&app);
+    crate::deadlines::spawn(app.store.clone(), app.config.clone());
     server.run_until_stopped().await?;
     Ok(())
 }

@@ -184,7 +184,9 @@ impl Sender {
             .to_string();
         let rendered = templates::render(row.kind, payload, &self.config.from_name, &today);
         let to_name = match row.kind {
-            MailKind::CaseNotice => payload.to_name.clone(),
+            MailKind::CaseNotice | MailKind::DeadlineReminder | MailKind::Escalation => {
+                payload.to_name.clone()
+            }
             MailKind::ReferralLetter => payload.body.clone(),
             MailKind::Receipt => None,
         };

@@ -8,11 +8,13 @@
 mod audit;
 mod batch;
 mod cases;
+mod deadlines;
 mod read;
 mod users;
 
 pub use batch::{Attachment, BatchItem, CaseLink, NewCase, SubjectRef};
 pub use cases::{CaseEditError, QueueFilter, StepApplyError};
+pub use deadlines::{claim_notice, notice_event, DueCase, NoticeKind};
 pub use read::{CaseRow, ExportRow, ReportRow};
 pub use users::{Role, User};
 

@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// An SMTP server that writes each message as `<n>.eml` with its envelope in `<n>.json`.
-const RECEIVER: &str = r#"
+pub(crate) const RECEIVER: &str = r#"
 import asyncore, json, os, sys, time, warnings
 warnings.simplefilter("ignore")
 import smtpd
@@ -33,12 +33,12 @@ print("ready", flush=True)
 asyncore.loop()
 "#;
 
-struct Receiver {
+pub(crate) struct Receiver {
     child: Child,
 }
 
 impl Receiver {
-    fn start(script: &Path, port: u16, out: &Path) -> Receiver {
+    pub(crate) fn start(script: &Path, port: u16, out: &Path) -> Receiver {
         let mut child = Command::new("python3")
             .arg("-W")
             .arg("ignore")
@@ -61,7 +61,7 @@ impl Receiver {
         panic!("the SMTP receiver did not listen on {port}");
     }
 
-    fn stop(mut self) {
+    pub(crate) fn stop(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -76,16 +76,16 @@ impl Drop for Receiver {
 
 /// One received mail.
 #[derive(Debug, Clone)]
-struct Mail {
-    rcpt_to: Vec<String>,
-    raw: String,
-    subject: String,
+pub(crate) struct Mail {
+    pub(crate) rcpt_to: Vec<String>,
+    pub(crate) raw: String,
+    pub(crate) subject: String,
     message_id: String,
-    body: String,
+    pub(crate) body: String,
     to_header: String,
 }
 
-fn received(dir: &Path) -> Vec<Mail> {
+pub(crate) fn received(dir: &Path) -> Vec<Mail> {
     let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
         .expect("read mail dir")
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -174,7 +174,7 @@ fn post(client: &Client, url: &str, token: &str, body: &Value) -> Value {
     resp.json().expect("JSON answer")
 }
 
-fn outbox_list(dep: &Deployment) -> Vec<Value> {
+pub(crate) fn outbox_list(dep: &Deployment) -> Vec<Value> {
     let (code, out, err) = dep.run(&["outbox", "list", "--json"], "");
     assert_eq!(code, 0, "outbox list: {err}");
     out.lines()

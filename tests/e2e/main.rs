@@ -4,6 +4,7 @@
 mod cases_search;
 mod casework;
 mod crash;
+mod deadlines;
 mod helpers;
 mod import_export;
 mod intake_http;
