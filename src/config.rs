@@ -37,6 +37,8 @@ pub struct Config {
     pub platform_12345: Option<crate::outbox::platform::PlatformConfig>,
     /// The monthly progress tables mailed to leaders (`[monthly_reports]`).
     pub monthly_reports: crate::stats::auto::AutoConfig,
+    /// Deadline reminders and escalations (`[deadlines]`).
+    pub deadlines: crate::deadlines::SweepConfig,
 }
 
 /// Session login settings (`[session]`).
@@ -84,6 +86,7 @@ impl Default for Config {
             identity_key_file: None,
             platform_12345: None,
             monthly_reports: crate::stats::auto::AutoConfig::default(),
+            deadlines: crate::deadlines::SweepConfig::default(),
         }
     }
 }

@@ -10,6 +10,7 @@ mod cli;
 mod config;
 mod conflict;
 mod identity;
+mod deadlines;
 mod indexer;
 mod ingest;
 mod mail;
@@ -146,6 +147,11 @@ enum Command {
         #[command(subcommand)]
         command: cli::mail::MailCommand,
     },
+    /// Deadline reminders and escalations (also run inside `serve` on a timer).
+    Deadlines {
+        #[command(subcommand)]
+        command: cli::deadlines::DeadlinesCommand,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -230,5 +236,6 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Outbox { command } => cli::outbox::run(config, command).await,
         Command::Mail { command } => cli::mail::run(config, command).await,
         Command::Report { command } => cli::report::run(config, command).await,
+        Command::Deadlines { command } => cli::deadlines::run(config, command).await,
     }
 }

@@ -1,5 +1,6 @@
 //! The commands of the `tipline` binary.
 
+pub mod deadlines;
 pub mod eval;
 pub mod export;
 pub mod generate;

@@ -432,6 +432,9 @@ pub struct QueueFilter {
     /// Only cases past their current deadline.
     #[serde(default)]
     pub overdue: bool,
+    /// Only cases escalated to the jurisdiction above for their current deadline.
+    #[serde(default)]
+    pub escalated: bool,
     /// Only cases due within this many days.
     pub due_within_days: Option<i64>,
     /// Category code.
@@ -507,6 +510,12 @@ impl Store {
                 &mut params,
                 " AND due_at < $?",
                 now_utc.to_string(),
+            );
+        }
+        if f.escalated {
+            clause.push_str(
+                " AND EXISTS (SELECT 1 FROM deadline_notices n WHERE n.case_id = cases.id \
+                 AND n.due_at = cases.due_at AND n.kind = 'escalated')",
             );
         }
         if let Some(days) = f.due_within_days {

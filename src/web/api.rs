@@ -758,6 +758,13 @@ async fn queue(
         .latest_extensions(&ids)
         .await
         .map_err(|e| ApiError::internal(&e))?;
+    let keys: Vec<(i64, Option<&str>)> = cases.iter().map(|c| (c.id, c.due_at.as_deref())).collect();
+    let notices = app
+        .store
+        .current_notices(&keys)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    let has = |id: i64, kind: &str| notices.iter().any(|(c, k)| *c == id && k == kind);
     let rows: Vec<serde_json::Value> = cases
         .iter()
         .map(|c| {
@@ -778,6 +785,7 @@ async fn queue(
                 "subject_name": c.subject_name, "subject_kind": c.subject_kind, "categories": c.categories,
                 "locus": c.locus, "handling": c.handling, "due_at": c.due_at, "seconds_left": left,
                 "overdue": left.is_some_and(|s| s < 0), "report_count": c.report_count,
+                "reminded": has(c.id, "reminded"), "escalated": has(c.id, "escalated"),
                 "repeat_count": c.repeat_count, "version": c.version, "extension": extension,
             })
         })

@@ -8,6 +8,7 @@ mod cases_search;
 mod casework;
 mod chain;
 mod crash;
+mod deadlines;
 mod helpers;
 mod import_export;
 mod intake_http;
