@@ -55,10 +55,15 @@ impl App {
                 config.data_dir.display()
             )
         })?;
-        let store = Arc::new(Store::connect(&config.database_url(), &config.case_prefix).await?);
+        let store = Arc::new(Store::open(&config).await?);
         crate::outbox::configure(&config);
         let pipeline = Arc::new(Pipeline::new(&config));
-        let ingest = Ingest::start(store.clone(), config.max_batch).await?;
+        let ingest = Ingest::start(
+            store.clone(),
+            config.max_batch,
+            config.triage.home.clone(),
+        )
+        .await?;
         let indexer = Arc::new(Indexer::open(&config.index_dir(), store.clone())?);
         Ok(Arc::new(App {
             config,

@@ -296,6 +296,17 @@ pub fn extended(
     Some(out)
 }
 
+/// The Chinese name of a deadline step.
+pub fn deadline_step_label(step: &str) -> &str {
+    match step {
+        "sign_for" => "签收",
+        "first_contact" => "首次联系举报人",
+        "verification" => "核查",
+        "reply" => "办结回复",
+        other => other,
+    }
+}
+
 /// The deadline that applies in a state, from a case's step deadlines (JSON of
 /// `triage::Deadlines`), in UTC RFC 3339; none for states that wait on nobody.
 pub fn due_for(state: &str, deadlines: &serde_json::Value) -> Option<String> {

@@ -27,11 +27,47 @@ pub struct Config {
     pub smtp: Option<crate::outbox::SmtpConfig>,
     /// Mailboxes to take reports from (`[[mailboxes]]`, IMAP); none polls no mail.
     pub mailboxes: Vec<crate::mail::MailboxConfig>,
+    /// Session login of people (`[session]`): cookie, lifetimes, failed-login limits.
+    pub session: SessionConfig,
+    /// The reporter-identity key file (`TIPLINE_IDENTITY_KEY_FILE`); default `<data>/identity.key`,
+    /// created on first start. `TIPLINE_IDENTITY_KEY` (the key text itself) wins over any file.
+    pub identity_key_file: Option<PathBuf>,
     /// Where replies to the 12345 platform are pushed (`[platform_12345]`); none pushes nothing
     /// (the platform can still read them at `GET /api/v1/channels/12345/replies`).
     pub platform_12345: Option<crate::outbox::platform::PlatformConfig>,
     /// The monthly progress tables mailed to leaders (`[monthly_reports]`).
     pub monthly_reports: crate::stats::auto::AutoConfig,
+    /// Deadline reminders and escalations (`[deadlines]`).
+    pub deadlines: crate::deadlines::SweepConfig,
+}
+
+/// Session login settings (`[session]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionConfig {
+    /// Marks the cookie `Secure` (served over HTTPS, as in production behind TLS). Off by default
+    /// so that `tipline serve` on 127.0.0.1 works in a browser; `TIPLINE_SESSION_SECURE=1` sets it.
+    pub secure_cookie: bool,
+    /// A session ends this many hours after login, whatever happens (a working day and a bit).
+    pub absolute_hours: i64,
+    /// A session ends after this many minutes without a request.
+    pub idle_minutes: i64,
+    /// Failed logins allowed per account name, and per client address, within the window.
+    pub max_failures: i64,
+    /// The window of the failed-login limit, minutes.
+    pub failure_window_minutes: i64,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            secure_cookie: false,
+            absolute_hours: 12,
+            idle_minutes: 30,
+            max_failures: 5,
+            failure_window_minutes: 15,
+        }
+    }
 }
 
 impl Default for Config {
@@ -46,8 +82,11 @@ impl Default for Config {
             triage: triage::TriageConfig::default(),
             smtp: None,
             mailboxes: Vec::new(),
+            session: SessionConfig::default(),
+            identity_key_file: None,
             platform_12345: None,
             monthly_reports: crate::stats::auto::AutoConfig::default(),
+            deadlines: crate::deadlines::SweepConfig::default(),
         }
     }
 }
@@ -75,8 +114,14 @@ impl Config {
         if let Ok(home) = std::env::var("TIPLINE_HOME_JURISDICTION") {
             config.triage.home = Some(home).filter(|h| !h.is_empty());
         }
+        if let Ok(file) = std::env::var("TIPLINE_IDENTITY_KEY_FILE") {
+            config.identity_key_file = Some(PathBuf::from(file)).filter(|f| !f.as_os_str().is_empty());
+        }
         if let Ok(prefix) = std::env::var("TIPLINE_CASE_PREFIX") {
             config.case_prefix = prefix;
+        }
+        if let Ok(secure) = std::env::var("TIPLINE_SESSION_SECURE") {
+            config.session.secure_cookie = matches!(secure.as_str(), "1" | "true" | "yes");
         }
         Ok(config)
     }
@@ -90,6 +135,13 @@ impl Config {
                 self.data_dir.join("tipline.db").display()
             ),
         }
+    }
+
+    /// The reporter-identity key file in force (outside the database, beside it by default).
+    pub fn identity_key_file(&self) -> PathBuf {
+        self.identity_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("identity.key"))
     }
 
     /// Where the search index lives.

@@ -67,6 +67,8 @@ impl Indexer {
             for case_id in events
                 .iter()
                 .filter(|e| e.report_id.is_none())
+                // Deadline notices change nothing the index holds.
+                .filter(|e| !matches!(e.kind.as_str(), "case.reminded" | "case.escalated"))
                 .filter_map(|e| e.case_id)
             {
                 report_ids.extend(self.store.case_reports(case_id).await?.iter().map(|r| r.id));

@@ -74,17 +74,28 @@ pub struct Ingest {
 }
 
 impl Ingest {
-    /// Rebuilds the duplicate index from the database and starts the writer.
-    pub async fn start(store: Arc<Store>, max_batch: usize) -> anyhow::Result<Ingest> {
+    /// Rebuilds the duplicate index from the database and starts the writer; `home` is the
+    /// deployment's home jurisdiction (whose users see the home desk, for conflicts of interest).
+    pub async fn start(
+        store: Arc<Store>,
+        max_batch: usize,
+        home: Option<String>,
+    ) -> anyhow::Result<Ingest> {
         let dedup = Arc::new(RwLock::new(rebuild_dedup(&store).await?));
         let (queue, rx) = mpsc::channel(max_batch * 4);
         let committed = Arc::new(Notify::new());
+        let conflicts = Conflicts {
+            version: -1,
+            matcher: Default::default(),
+            home,
+        };
         tokio::spawn(writer(
             store,
             rx,
             dedup.clone(),
             committed.clone(),
             max_batch.max(1),
+            conflicts,
         ));
         Ok(Ingest {
             queue,
@@ -129,7 +140,11 @@ impl Pending {
 }
 
 /// The duplicate stage's view of a report.
-pub fn probe_for(envelope: &Envelope, analysis: &Analysis) -> DedupProbe {
+pub fn probe_for(
+    envelope: &Envelope,
+    analysis: &Analysis,
+    keys: &crate::identity::Keyring,
+) -> DedupProbe {
     DedupProbe {
         text: analysis.normalized.clone(),
         subject_name: analysis
@@ -140,6 +155,7 @@ pub fn probe_for(envelope: &Envelope, analysis: &Analysis) -> DedupProbe {
         locus: analysis.locus.code.clone(),
         categories: analysis.extraction.categories.clone(),
         reporter_key: reporter_key(
+            keys,
             envelope.reporter.phone.as_deref(),
             envelope.reporter.email.as_deref(),
         ),
@@ -180,12 +196,18 @@ fn place_names(locus: &triage::Locus) -> Vec<String> {
     names
 }
 
-/// The reporter's key for repeat detection: a real phone number or an e-mail address.
-pub fn reporter_key(phone: Option<&str>, email: Option<&str>) -> Option<String> {
+/// The reporter's key for repeat detection: the blind index (keyed HMAC) of a real phone number,
+/// else of the e-mail address — the duplicate index and the database never hold the clear value.
+pub fn reporter_key(
+    keys: &crate::identity::Keyring,
+    phone: Option<&str>,
+    email: Option<&str>,
+) -> Option<String> {
     phone
         .filter(|p| !p.contains('*'))
-        .map(str::to_string)
-        .or_else(|| email.map(str::to_string))
+        .or(email)
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| keys.blind(v))
 }
 
 async fn rebuild_dedup(store: &Store) -> anyhow::Result<DedupIndex> {
@@ -204,8 +226,8 @@ async fn rebuild_dedup(store: &Store) -> anyhow::Result<DedupIndex> {
                     Some(a) => a,
                     None => continue,
                 };
-            let mut probe = probe_for(&envelope, &decisions);
-            probe.reporter_key = reporter_key(row.phone.as_deref(), row.email.as_deref());
+            let mut probe = probe_for(&envelope, &decisions, store.identity());
+            probe.reporter_key = row.reporter_key.clone();
             index.insert(row.report.id, row.report.case_id, &probe);
             if let Some(closed) = row
                 .case_closed_at
@@ -248,12 +270,31 @@ fn analysis_from_decisions(decisions: &serde_json::Value, envelope: &Envelope) -
     })
 }
 
+/// The writer's compiled user names, recompiled when the users counter moves.
+struct Conflicts {
+    version: i64,
+    matcher: crate::conflict::Matcher,
+    home: Option<String>,
+}
+
+impl Conflicts {
+    async fn refresh(&mut self, store: &Store) -> anyhow::Result<()> {
+        let version = store.users_version().await?;
+        if version != self.version {
+            self.matcher = store.conflict_matcher(self.home.as_deref()).await?;
+            self.version = version;
+        }
+        Ok(())
+    }
+}
+
 async fn writer(
     store: Arc<Store>,
     mut rx: mpsc::Receiver<Queued>,
     dedup: Arc<RwLock<DedupIndex>>,
     committed: Arc<Notify>,
     max_batch: usize,
+    mut conflicts: Conflicts,
 ) {
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
@@ -263,7 +304,11 @@ async fn writer(
                 Err(_) => break,
             }
         }
-        match write_batch(&store, &dedup, &mut batch).await {
+        let written = match conflicts.refresh(&store).await {
+            Ok(()) => write_batch(&store, &dedup, &conflicts.matcher, &mut batch).await,
+            Err(e) => Err(e),
+        };
+        match written {
             Ok(acks) => {
                 committed.notify_one();
                 for (q, ack) in batch.into_iter().zip(acks) {
@@ -301,6 +346,7 @@ enum Slot {
 async fn write_batch(
     store: &Store,
     dedup: &RwLock<DedupIndex>,
+    conflicts: &crate::conflict::Matcher,
     batch: &mut [Queued],
 ) -> anyhow::Result<Vec<Ack>> {
     let keys: Vec<(String, String)> = batch
@@ -334,7 +380,7 @@ async fn write_batch(
         }
         first_of_key.insert(key, i);
         let s = &mut q.submission;
-        let probe = probe_for(&s.envelope, &s.analysis);
+        let probe = probe_for(&s.envelope, &s.analysis, store.identity());
         let mut decision = dedup.read().expect("not poisoned").decide(&probe);
         // Nothing is dropped on a resemblance: only the very same content (the same fingerprint)
         // is the same message; a near-identical text is stored, joined to the matter's case.
@@ -416,6 +462,11 @@ async fn write_batch(
             .write()
             .expect("not poisoned")
             .insert(report_id, case_id, &probe);
+        let exclusions = excluded_by(store, conflicts, s, &case, &items)
+            .await?
+            .into_iter()
+            .map(|named| crate::store::exclusion(case_id, Some(report_id), named))
+            .collect();
         let decisions = serde_json::json!({
             "extraction": s.analysis.extraction,
             "locus": s.analysis.locus,
@@ -441,6 +492,7 @@ async fn write_batch(
             case,
             subject: subject_ref(&s.analysis, &probe),
             events: all_events,
+            exclusions,
         });
     }
     let stored = store.commit_batch(&items).await?;
@@ -474,6 +526,56 @@ async fn write_batch(
         acks.push(ack);
     }
     Ok(acks)
+}
+
+/// The users a report names whose jurisdiction covers its case (conflict of interest). The case
+/// is the one the report opens, one opened earlier in this batch, or a stored one.
+async fn excluded_by(
+    store: &Store,
+    conflicts: &crate::conflict::Matcher,
+    s: &Submission,
+    case: &CaseLink,
+    items: &[BatchItem],
+) -> anyhow::Result<Vec<crate::conflict::Named>> {
+    let env = &s.envelope;
+    let texts = [
+        env.title.as_deref(),
+        Some(env.text.as_str()),
+        env.subject.as_ref().and_then(|h| h.name.as_deref()),
+        s.analysis.extraction.subject_name.as_deref(),
+    ];
+    let texts = texts.into_iter().flatten();
+    if conflicts.named(texts.clone()).is_empty() {
+        return Ok(Vec::new());
+    }
+    let place = |c: &NewCase| (c.handling.clone(), c.locus.clone(), c.transfer.clone());
+    let (handling, locus, transfer) = match case {
+        CaseLink::Open(c) => place(c),
+        CaseLink::Join { case_id, .. } => {
+            let in_batch = items.iter().find_map(|i| match &i.case {
+                CaseLink::Open(c) if c.case_id == *case_id => Some(place(c)),
+                _ => None,
+            });
+            match in_batch {
+                Some(p) => p,
+                None => {
+                    let c = store
+                        .case(*case_id)
+                        .await?
+                        .ok_or_else(|| anyhow::anyhow!("case {case_id} to join is not stored"))?;
+                    (c.handling, c.locus, c.transfer)
+                }
+            }
+        }
+    };
+    Ok(conflicts.excluded(
+        texts,
+        crate::conflict::CasePlace {
+            handling: &handling,
+            locus: locus.as_deref(),
+            transfer: transfer.as_deref(),
+        },
+    ))
 }
 
 /// The subject's record key, when the report names a subject with a distinctive core.

@@ -8,6 +8,9 @@ mod casework;
 mod channels;
 mod cli;
 mod config;
+mod conflict;
+mod identity;
+mod deadlines;
 mod indexer;
 mod ingest;
 mod mail;
@@ -109,10 +112,20 @@ enum Command {
     },
     /// Rebuild the search index from the database.
     Reindex,
+    /// Reporter-identity keys: `status`, `rotate`, `generate`.
+    Keys {
+        #[command(subcommand)]
+        command: cli::keys::KeysCommand,
+    },
     /// Manage users.
     User {
         #[command(subcommand)]
         command: cli::users::UserCommand,
+    },
+    /// Conflicts of interest: which users are excluded from which cases.
+    Exclusions {
+        #[command(subcommand)]
+        command: cli::users::ExclusionCommand,
     },
     /// Manage API tokens.
     Token {
@@ -133,6 +146,11 @@ enum Command {
     Mail {
         #[command(subcommand)]
         command: cli::mail::MailCommand,
+    },
+    /// Deadline reminders and escalations (also run inside `serve` on a timer).
+    Deadlines {
+        #[command(subcommand)]
+        command: cli::deadlines::DeadlinesCommand,
     },
 }
 
@@ -202,17 +220,22 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Eval { file, show } => cli::eval::run(config, &file, show).await,
         Command::Audit { limit } => {
             std::fs::create_dir_all(&config.data_dir)?;
-            let store = store::Store::connect(&config.database_url(), &config.case_prefix).await?;
+            let store = store::Store::open(&config).await?;
             for entry in store.audit_list(limit).await? {
                 println!("{entry}");
             }
             Ok(0)
         }
         Command::Reindex => cli::search::reindex(config).await.map(|_| 0),
+        Command::Keys { command } => cli::keys::run(config, command).await,
         Command::User { command } => cli::users::user(config, command).await.map(|_| 0),
+        Command::Exclusions { command } => {
+            cli::users::exclusions(config, command).await.map(|_| 0)
+        }
         Command::Token { command } => cli::users::token(config, command).await.map(|_| 0),
         Command::Outbox { command } => cli::outbox::run(config, command).await,
         Command::Mail { command } => cli::mail::run(config, command).await,
         Command::Report { command } => cli::report::run(config, command).await,
+        Command::Deadlines { command } => cli::deadlines::run(config, command).await,
     }
 }

@@ -10,6 +10,8 @@ use crate::store::{CaseRow, User};
 /// A user's reach.
 #[derive(Debug, Clone)]
 pub struct Scope {
+    /// The user (whose exclusions for conflict of interest the caller checks).
+    pub user_id: i64,
     /// Division-code prefix of the subtree ("" = the whole country).
     pub prefix: String,
     /// Whether the user's subtree covers the deployment's home (sees the home intake desk).
@@ -40,6 +42,7 @@ impl Scope {
         let prefix = subtree_prefix(&user.jurisdiction);
         let home_prefix = home.map(subtree_prefix).unwrap_or_default();
         Scope {
+            user_id: user.id,
             covers_home: home_prefix.starts_with(&prefix),
             prefix,
         }
@@ -50,14 +53,20 @@ impl Scope {
         code.starts_with(&self.prefix)
     }
 
-    /// True when the case is visible.
+    /// True when the case is visible (its place only: exclusions are the caller's check).
     pub fn sees_case(&self, case: &CaseRow) -> bool {
-        if case.handling == "home" {
-            return self.covers_home || case.locus.as_deref().is_some_and(|l| self.covers(l));
+        self.sees(&case.handling, case.locus.as_deref(), case.transfer.as_deref())
+    }
+
+    /// True when a case handled at `handling`, placed at `locus`, transferred to `transfer`, is
+    /// visible.
+    pub fn sees(&self, handling: &str, locus: Option<&str>, transfer: Option<&str>) -> bool {
+        if handling == "home" {
+            return self.covers_home || locus.is_some_and(|l| self.covers(l));
         }
-        self.covers(&case.handling)
-            || case.locus.as_deref().is_some_and(|l| self.covers(l))
-            || case.transfer.as_deref().is_some_and(|t| self.covers(t))
+        self.covers(handling)
+            || locus.is_some_and(|l| self.covers(l))
+            || transfer.is_some_and(|t| self.covers(t))
     }
 
     /// The place filter to apply to a search: the user's own, or a narrower one they asked for.

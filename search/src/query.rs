@@ -371,6 +371,17 @@ pub(crate) fn build_with(
             clauses.push(term_filter(field, v.trim()));
         }
     }
+    for case_id in &q.exclude_cases {
+        // `case_id` is a fast field, not indexed: a one-value range reads the column.
+        let term = Term::from_field_i64(f.case_id, *case_id);
+        clauses.push((
+            Occur::MustNot,
+            Box::new(RangeQuery::new(
+                Bound::Included(term.clone()),
+                Bound::Included(term),
+            )),
+        ));
+    }
     if q.from.is_some() || q.to.is_some() {
         let lo = q.from.map_or(Bound::Unbounded, |t| {
             Bound::Included(date_term(f.received_at, t))

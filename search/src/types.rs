@@ -94,6 +94,9 @@ pub struct Query {
     pub offset: usize,
     /// Hits to return (at most [`MAX_LIMIT`]; 0 returns only the total and the facets).
     pub limit: usize,
+    /// Cases whose reports are left out of hits, totals and facets (the reader's conflicts of
+    /// interest).
+    pub exclude_cases: Vec<i64>,
 }
 
 /// The largest page a query may ask for.
@@ -118,6 +121,7 @@ impl Default for Query {
             sort: Sort::Relevance,
             offset: 0,
             limit: 20,
+            exclude_cases: Vec::new(),
         }
     }
 }

@@ -78,6 +78,8 @@ pub async fn run(mut config: Config, file: &Path, show: usize) -> anyhow::Result
     let scratch = tempfile_dir()?;
     config.data_dir = scratch.clone();
     config.database_url = None;
+    // Scratch keys beside the scratch database, never the deployment's.
+    config.identity_key_file = None;
     let app = App::open(config).await?;
     super::import::import_quietly(&app, file).await?;
     let mut rows: HashMap<String, ExportRow> = HashMap::new();

@@ -60,7 +60,7 @@ pub fn export_record(row: &ExportRow) -> Value {
 /// Writes the export to standard output.
 pub async fn run(config: Config, format: Format, with_identity: bool) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir)?;
-    let store = Store::connect(&config.database_url(), &config.case_prefix).await?;
+    let store = Store::open(&config).await?;
     let actor = std::env::var("USER").unwrap_or_else(|_| "cli".into());
     store
         .audit(

@@ -1,9 +1,11 @@
 //! The commands of the `tipline` binary.
 
+pub mod deadlines;
 pub mod eval;
 pub mod export;
 pub mod generate;
 pub mod import;
+pub mod keys;
 pub mod mail;
 pub mod order_files;
 pub mod outbox;

@@ -41,7 +41,7 @@ pub enum OutboxCommand {
 /// Runs an outbox command; returns the exit code.
 pub async fn run(config: Config, command: OutboxCommand) -> anyhow::Result<u8> {
     std::fs::create_dir_all(&config.data_dir)?;
-    let store = Arc::new(Store::connect(&config.database_url(), &config.case_prefix).await?);
+    let store = Arc::new(Store::open(&config).await?);
     match command {
         OutboxCommand::Send {
             once,

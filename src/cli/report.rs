@@ -34,7 +34,7 @@ pub enum ReportCommand {
 /// Runs a report command; returns the exit code.
 pub async fn run(config: Config, command: ReportCommand) -> anyhow::Result<u8> {
     std::fs::create_dir_all(&config.data_dir)?;
-    let store = Store::connect(&config.database_url(), &config.case_prefix).await?;
+    let store = Store::open(&config).await?;
     let home = config.triage.home.clone();
     match command {
         ReportCommand::Monthly {

@@ -88,6 +88,7 @@ pub fn build_query(text: &str, f: &Filters, offset: usize, limit: usize) -> Resu
         sort,
         offset,
         limit,
+        exclude_cases: Vec::new(),
     })
 }
 

@@ -27,6 +27,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     crate::mail::imap::spawn_all(&app);
     crate::stats::auto::spawn(app.clone());
+    crate::deadlines::spawn(app.store.clone(), app.config.clone());
     server.run_until_stopped().await?;
     Ok(())
 }

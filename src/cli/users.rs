@@ -21,7 +21,26 @@ pub enum UserCommand {
         /// E-mail address for notices of new cases (officers).
         #[arg(long)]
         email: Option<String>,
+        /// Another name the user is known by (their name in Chinese, a nickname): a report naming
+        /// it excludes the user from its case (conflict of interest). Repeatable.
+        #[arg(long = "alias")]
+        aliases: Vec<String>,
     },
+    /// Add names a user is known by (conflict of interest); stored reports are checked again.
+    Alias {
+        /// The user.
+        name: String,
+        /// The names.
+        #[arg(required = true)]
+        aliases: Vec<String>,
+    },
+}
+
+/// Exclusion commands.
+#[derive(Subcommand, Debug)]
+pub enum ExclusionCommand {
+    /// List the exclusions for conflict of interest (JSON lines, newest first).
+    List,
 }
 
 /// Token commands.
@@ -37,7 +56,7 @@ pub enum TokenCommand {
 
 async fn open_store(config: &Config) -> anyhow::Result<Store> {
     std::fs::create_dir_all(&config.data_dir)?;
-    Store::connect(&config.database_url(), &config.case_prefix).await
+    Store::open(&config).await
 }
 
 /// Runs a user command.
@@ -48,6 +67,7 @@ pub async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
             role,
             jurisdiction,
             email,
+            aliases,
         } => {
             let role: Role = role.parse()?;
             let email = email
@@ -77,10 +97,61 @@ pub async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
             if email.is_some() {
                 store.set_user_email(id, email.as_deref()).await?;
             }
+            let aliases = clean_aliases(&aliases)?;
+            if !aliases.is_empty() {
+                store.add_aliases(&name, &aliases).await?;
+            }
             println!(
                 "user {name} added (id {id}, role {}, jurisdiction {jurisdiction})",
                 role.code()
             );
+            backfill(&store, &config, id).await?;
+        }
+        UserCommand::Alias { name, aliases } => {
+            let aliases = clean_aliases(&aliases)?;
+            let store = open_store(&config).await?;
+            let user = store.add_aliases(&name, &aliases).await?;
+            println!("user {name}: aliases {}", aliases.join(", "));
+            backfill(&store, &config, user.id).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Aliases as given, trimmed; refuses ones too short to look for.
+fn clean_aliases(aliases: &[String]) -> anyhow::Result<Vec<String>> {
+    aliases
+        .iter()
+        .map(|a| a.trim().to_string())
+        .map(|a| {
+            let short = if a.is_ascii() { a.len() < 3 } else { a.chars().count() < 2 };
+            if short {
+                anyhow::bail!("alias {a:?} is too short to look for (2 Chinese characters or 3 letters at least)");
+            }
+            Ok(a)
+        })
+        .collect()
+}
+
+/// Checks the stored reports for a user's names and records the exclusions found.
+async fn backfill(store: &Store, config: &Config, user_id: i64) -> anyhow::Result<()> {
+    let added = store
+        .backfill_exclusions(user_id, config.triage.home.as_deref())
+        .await?;
+    if added > 0 {
+        println!("excluded from {added} case(s) that name them (conflict of interest)");
+    }
+    Ok(())
+}
+
+/// Runs an exclusion command.
+pub async fn exclusions(config: Config, command: ExclusionCommand) -> anyhow::Result<()> {
+    match command {
+        ExclusionCommand::List => {
+            let store = open_store(&config).await?;
+            for (row, _) in store.exclusions_list().await? {
+                println!("{row}");
+            }
         }
     }
     Ok(())

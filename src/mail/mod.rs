@@ -128,17 +128,23 @@ pub fn prepare_raw(app: &App, raw: &[u8]) -> Result<crate::ingest::Submission, M
     submission.attachments = parsed
         .attachments
         .into_iter()
-        .map(|a| Attachment {
+        .map(Attachment::from)
+        .collect();
+    tracing::debug!(mail = %parsed.log_id, "mail parsed");
+    Ok(submission)
+}
+
+impl From<parse::MailAttachment> for Attachment {
+    fn from(a: parse::MailAttachment) -> Attachment {
+        Attachment {
             file_name: a.file_name,
             content_type: a.content_type,
             size: i64::try_from(a.size).unwrap_or(i64::MAX),
             sha256: a.sha256,
             data: a.data,
             rejected: a.rejected,
-        })
-        .collect();
-    tracing::debug!(mail = %parsed.log_id, "mail parsed");
-    Ok(submission)
+        }
+    }
 }
 
 /// Keeps a poison mail with its reason (once per mailbox and content).
@@ -150,17 +156,26 @@ pub async fn store_rejected(
     reason: &str,
     raw: &[u8],
 ) -> anyhow::Result<()> {
+    // The mail names its sender (identity): it is kept sealed, bound to its mailbox and hash.
+    let sha256 = parse::sha256_hex(raw);
+    let sealer = store.identity().sealer();
+    let sealed = sealer.seal(
+        crate::identity::Column::RejectedRaw,
+        &crate::store::rejected_row_key(mailbox, &sha256),
+        raw,
+    );
     sqlx::query(
-        "INSERT INTO rejected_mail (mailbox, uid, message_id, sha256, reason, raw, received_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (mailbox, sha256) DO NOTHING",
+        "INSERT INTO rejected_mail (mailbox, uid, message_id, sha256, reason, raw, received_at, key_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (mailbox, sha256) DO NOTHING",
     )
     .bind(mailbox.to_string())
     .bind(uid.map(i64::from))
     .bind(message_id.map(str::to_string))
-    .bind(parse::sha256_hex(raw))
+    .bind(sha256)
     .bind(reason.to_string())
-    .bind(raw.to_vec())
+    .bind(sealed)
     .bind(crate::store::now_text())
+    .bind(i64::from(sealer.id()))
     .execute(store.pool())
     .await?;
     Ok(())

@@ -563,7 +563,6 @@ fn attachment(
     limits: Limits,
     kept_total: &mut usize,
 ) -> MailAttachment {
-    let data = part.contents();
     let declared = part
         .content_type()
         .map(|ct| match ct.subtype() {
@@ -576,15 +575,83 @@ fn attachment(
             } else {
                 "application/octet-stream".into()
             }
-        })
-        .to_ascii_lowercase();
-    let name = part
-        .attachment_name()
+        });
+    let offered = Offered {
+        name: part.attachment_name(),
+        declared: &declared,
+        data: part.contents(),
+        n,
+    };
+    check_attachment(&offered, &MAIL_ACCEPTS, limits, kept_total)
+}
+
+/// Unicode bidirectional embedding, override and isolate marks.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A file as offered by a mail or a web form, before it is checked.
+pub struct Offered<'a> {
+    /// The name as given (any path is dropped).
+    pub name: Option<&'a str>,
+    /// The content type as declared by the sender.
+    pub declared: &'a str,
+    /// The bytes.
+    pub data: &'a [u8],
+    /// Its position, for a made-up name when none is given.
+    pub n: usize,
+}
+
+/// What a channel accepts as attachments.
+pub struct Accepted {
+    /// Extensions taken, of [`ALLOWED`]; `None` for all of them.
+    pub only: Option<&'static [&'static str]>,
+    /// The list in words, for the reason of a refusal.
+    pub described: &'static str,
+    /// Record the listed content type instead of the declared one (a browser's guess is not evidence).
+    pub listed_type: bool,
+}
+
+/// Mail: documents as officials and citizens send them.
+pub const MAIL_ACCEPTS: Accepted = Accepted {
+    only: None,
+    described: "仅接收图片、PDF、Office 文档、文本和压缩包",
+    listed_type: false,
+};
+
+/// The public web form: photos and scans (images and PDF), each checked against its first bytes.
+pub const FORM_ACCEPTS: Accepted = Accepted {
+    only: Some(&["jpg", "jpeg", "png", "gif", "bmp", "webp", "pdf"]),
+    described: "仅接收图片（JPG、PNG、GIF、BMP、WebP）和 PDF",
+    listed_type: true,
+};
+
+impl Accepted {
+    fn types(&self) -> impl Iterator<Item = &'static (&'static str, &'static str)> + '_ {
+        ALLOWED
+            .iter()
+            .filter(|(e, _)| self.only.is_none_or(|only| only.contains(e)))
+    }
+}
+
+/// Checks an offered file against an allow-list of (extension, content type), its bytes and the
+/// size limits: kept, or refused with the reason (Chinese, shown to the officer or the sender).
+pub fn check_attachment(
+    offered: &Offered<'_>,
+    accepted: &Accepted,
+    limits: Limits,
+    kept_total: &mut usize,
+) -> MailAttachment {
+    let data = offered.data;
+    let declared = offered.declared.to_ascii_lowercase();
+    let name = offered
+        .name
         .map(|n| {
             // Keep the base name only; no path, no control characters.
             let base = n.rsplit(['/', '\\']).next().unwrap_or(n);
+            // Bidirectional overrides could show `gpj.exe` as `exe.jpg`: dropped with the controls.
             base.chars()
-                .filter(|c| !c.is_control())
+                .filter(|c| !c.is_control() && !is_bidi_control(*c))
                 .collect::<String>()
                 .trim()
                 .to_string()
@@ -596,31 +663,35 @@ fn attachment(
         .and_then(|n| n.rsplit_once('.'))
         .map(|(_, e)| e.to_ascii_lowercase());
     let ext = ext_from_name.clone().or_else(|| {
-        ALLOWED
-            .iter()
+        accepted
+            .types()
             .find(|(_, ct)| *ct == declared)
             .map(|(e, _)| e.to_string())
     });
     let file_name = name.unwrap_or_else(|| {
         format!(
             "attachment-{}.{}",
-            n + 1,
+            offered.n + 1,
             ext.clone().unwrap_or_else(|| "bin".into())
         )
     });
     let allowed = ext
         .as_deref()
-        .and_then(|e| ALLOWED.iter().find(|(a, _)| *a == e));
+        .and_then(|e| accepted.types().find(|(a, _)| *a == e));
     let content_type = match allowed {
-        Some((_, ct)) if declared == "application/octet-stream" => ct.to_string(),
+        // The type we checked the bytes against, not whatever the sender declared.
+        Some((_, ct)) if declared == "application/octet-stream" || accepted.listed_type => {
+            ct.to_string()
+        }
         _ => declared,
     };
     let size = data.len();
     let sha256 = sha256_hex(data);
     let rejected = match allowed {
         None => Some(format!(
-            "附件类型不允许（{}）：仅接收图片、PDF、Office 文档、文本和压缩包",
-            ext.as_deref().unwrap_or(&content_type)
+            "附件类型不允许（{}）：{}",
+            ext.as_deref().unwrap_or(&content_type),
+            accepted.described
         )),
         Some((e, _)) if !sniff_agrees(e, sniff(data)) => {
             Some(format!("附件内容与类型不符（扩展名 .{e}）"))
@@ -629,10 +700,9 @@ fn attachment(
             "附件过大：{size} 字节，单个附件最多 {} 字节",
             limits.max_attachment
         )),
-        Some(_) if *kept_total + size > limits.max_total => Some(format!(
-            "附件总量超限：每封邮件最多 {} 字节",
-            limits.max_total
-        )),
+        Some(_) if *kept_total + size > limits.max_total => {
+            Some(format!("附件总量超限：合计最多 {} 字节", limits.max_total))
+        }
         Some(_) => None,
     };
     if rejected.is_none() {
@@ -671,6 +741,45 @@ mod tests {
 
     fn text(p: &ParsedMail) -> &str {
         p.wire.text.as_deref().unwrap()
+    }
+
+    #[test]
+    fn the_web_form_takes_photos_and_pdf_checked_by_content() {
+        let check = |name: &str, declared: &str, data: &[u8], accepted: &Accepted| {
+            let offered = Offered {
+                name: Some(name),
+                declared,
+                data,
+                n: 0,
+            };
+            check_attachment(&offered, accepted, Limits::default(), &mut 0)
+        };
+        let png = b"\x89PNG\r\n\x1a\n rest of a picture";
+        let kept = check("现场.PNG", "application/octet-stream", png, &FORM_ACCEPTS);
+        assert!(kept.rejected.is_none());
+        assert_eq!(kept.content_type, "image/png");
+        // The browser's declared type is not evidence: the listed type is recorded.
+        let kept = check("a.png", "text/html", png, &FORM_ACCEPTS);
+        assert_eq!(kept.content_type, "image/png");
+        // A program named like a photo, its name turned round by an override mark.
+        let fake = check(
+            "发票\u{202E}gpj.exe",
+            "image/jpeg",
+            b"MZ\x90\x00",
+            &FORM_ACCEPTS,
+        );
+        assert_eq!(fake.file_name, "发票gpj.exe");
+        assert!(fake.rejected.is_some());
+        let fake = check("photo.jpg", "image/jpeg", b"MZ\x90\x00", &FORM_ACCEPTS);
+        assert!(fake.rejected.unwrap().contains("不符"));
+        // Office documents come by mail, not through the public form.
+        let docx = check("a.docx", "application/zip", b"PK\x03\x04", &FORM_ACCEPTS);
+        assert!(docx.rejected.unwrap().contains("PDF"));
+        assert!(
+            check("a.docx", "application/zip", b"PK\x03\x04", &MAIL_ACCEPTS)
+                .rejected
+                .is_none()
+        );
     }
 
     #[test]

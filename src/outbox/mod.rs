@@ -13,7 +13,7 @@
 //! not recorded (the one window in which SMTP can deliver twice).
 //!
 //! Reporter identity: only a receipt's payload carries an identity datum (the reporter's own
-//! address, as its recipient). Referral letters and notices carry the facts with the reporter's
+//! address, as its recipient); it is stored sealed (`src/identity.rs`) and opened only to send it. Referral letters and notices carry the facts with the reporter's
 //! name, phone, e-mail and identity number removed, and with every e-mail address, mobile number and
 //! resident identity number in the text masked. Nothing here logs a recipient of a receipt.
 //!
@@ -44,15 +44,21 @@ pub enum MailKind {
     CaseNotice,
     /// The monthly progress tables (渝考发 附件2–4, XLSX attached) to a jurisdiction's leader.
     MonthlyReport,
+    /// 办理期限提醒 to an officer of the handling jurisdiction, before a step's deadline.
+    DeadlineReminder,
+    /// 超期督办 to the leaders and officers of the jurisdiction above, once a deadline has passed.
+    Escalation,
 }
 
 impl MailKind {
     /// Every kind.
-    pub const ALL: [MailKind; 4] = [
+    pub const ALL: [MailKind; 6] = [
         MailKind::Receipt,
         MailKind::ReferralLetter,
         MailKind::CaseNotice,
         MailKind::MonthlyReport,
+        MailKind::DeadlineReminder,
+        MailKind::Escalation,
     ];
 
     /// The stored code.
@@ -62,6 +68,8 @@ impl MailKind {
             MailKind::ReferralLetter => "referral_letter",
             MailKind::CaseNotice => "case_notice",
             MailKind::MonthlyReport => "monthly_report",
+            MailKind::DeadlineReminder => "deadline_reminder",
+            MailKind::Escalation => "deadline_escalation",
         }
     }
 
@@ -259,6 +267,12 @@ pub struct Payload {
     /// The facts, with reporter identity removed (never in a receipt).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub facts: Option<String>,
+    /// Reminder, escalation: the deadline step's label (`签收`, `核查` …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    /// Escalation: the jurisdiction notified (the one above the handling one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
     /// Monthly report: the month (`2024年5月`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub month: Option<String>,
@@ -331,7 +345,7 @@ pub async fn enqueue_monthly_report(
             },
         })
         .collect();
-    queue::insert(tx, rows, now).await
+    queue::insert(tx, rows, now, None).await
 }
 
 /// What enqueueing needs from the configuration (set once per process by `App::open`).
@@ -387,6 +401,7 @@ pub async fn enqueue_batch(
     items: &[BatchItem],
     case_nos: &[&str],
     now: &str,
+    sealer: &crate::identity::Sealer,
 ) -> anyhow::Result<()> {
     let Some(plan) = plan() else { return Ok(()) };
     let mut rows: Vec<NewRow> = Vec::new();
@@ -431,14 +446,8 @@ pub async fn enqueue_batch(
             .pointer("/routing/referrals")
             .and_then(|r| serde_json::from_value(r.clone()).ok())
             .unwrap_or_default();
-        let categories: Vec<String> = serde_json::from_str::<Vec<String>>(&case.categories)
-            .unwrap_or_default()
-            .iter()
-            .map(|c| match c.parse::<intake::Category>() {
-                Ok(cat) => format!("{} {}", cat.code(), cat.label()),
-                Err(_) => c.clone(),
-            })
-            .collect();
+        let categories =
+            category_labels(&serde_json::from_str::<Vec<String>>(&case.categories).unwrap_or_default());
         let common = Payload {
             case_no: case_no.to_string(),
             case_id,
@@ -496,22 +505,7 @@ pub async fn enqueue_batch(
             continue;
         };
         if !officers.contains_key(&jurisdiction) {
-            let found = sqlx::query(
-                "SELECT id, name, email FROM users WHERE role = 'officer' AND disabled = 0 \
-                 AND email IS NOT NULL AND email <> '' AND jurisdiction = $1 ORDER BY id",
-            )
-            .bind(jurisdiction.clone())
-            .fetch_all(&mut **tx)
-            .await?
-            .iter()
-            .filter_map(|row| {
-                Some((
-                    row.try_get::<i64, _>("id").ok()?,
-                    row.try_get::<String, _>("name").ok()?,
-                    row.try_get::<String, _>("email").ok()?,
-                ))
-            })
-            .collect();
+            let found = recipients(tx, &["officer"], &jurisdiction).await?;
             officers.insert(jurisdiction.clone(), found);
         }
         for (user_id, name, email) in officers.get(&jurisdiction).into_iter().flatten() {
@@ -535,7 +529,87 @@ pub async fn enqueue_batch(
              (contacts.<code>.market_regulation_email / public_security_email): no letter queued"
         );
     }
-    queue::insert(tx, rows, now).await
+    queue::insert(tx, rows, now, Some(sealer)).await
+}
+
+/// Category codes as mail shows them: `code 标签`.
+pub fn category_labels(codes: &[String]) -> Vec<String> {
+    codes
+        .iter()
+        .map(|c| match c.parse::<intake::Category>() {
+            Ok(cat) => format!("{} {}", cat.code(), cat.label()),
+            Err(_) => c.clone(),
+        })
+        .collect()
+}
+
+/// Users with an address of the given roles in a jurisdiction (`210300` and `2103` name the same
+/// one): (id, login name, e-mail), by id.
+pub async fn recipients(
+    tx: &mut sqlx::Transaction<'_, Any>,
+    roles: &[&str],
+    jurisdiction: &str,
+) -> anyhow::Result<Vec<(i64, String, String)>> {
+    let roles_sql = roles
+        .iter()
+        .map(|r| format!("'{}'", r.replace('\'', "")))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT id, name, email FROM users WHERE role IN ({roles_sql}) AND disabled = 0 \
+         AND email IS NOT NULL AND email <> '' AND jurisdiction IN ($1, $2) ORDER BY id"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(jurisdiction.to_string())
+        .bind(crate::scope::subtree_prefix(jurisdiction))
+        .fetch_all(&mut **tx)
+        .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|row| {
+            Some((
+                row.try_get::<i64, _>("id").ok()?,
+                row.try_get::<String, _>("name").ok()?,
+                row.try_get::<String, _>("email").ok()?,
+            ))
+        })
+        .collect())
+}
+
+/// Writes one deadline mail (reminder or escalation) per recipient, inside the caller's
+/// transaction; `key` names the case, step and deadline (idempotent per recipient). Does nothing
+/// unless mail is configured. `payload` carries no recipient and no facts: a deadline mail names
+/// the case, never the report's text or its reporter.
+pub async fn enqueue_deadline(
+    tx: &mut sqlx::Transaction<'_, Any>,
+    kind: MailKind,
+    key: &str,
+    payload: &Payload,
+    to: &[(i64, String, String)],
+    now: &str,
+) -> anyhow::Result<()> {
+    if plan().is_none() {
+        return Ok(());
+    }
+    let rows = to
+        .iter()
+        .map(|(user_id, name, email)| NewRow {
+            kind,
+            dedup_key: format!("{}:{key}:{user_id}", kind.code()),
+            payload: Payload {
+                to: email.clone(),
+                to_name: Some(name.clone()),
+                facts: None,
+                ..payload.clone()
+            },
+        })
+        .collect();
+    queue::insert(tx, rows, now, None).await
+}
+
+/// True when mail is enqueued in this process (`[smtp]` configured).
+pub fn enabled() -> bool {
+    plan().is_some()
 }
 
 /// The report's facts for a referral letter or a notice: title and text with the reporter's own

@@ -5,47 +5,55 @@
 //! as text on both backends.
 
 use super::{MailKind, NewRow, Payload};
+use crate::identity::{Column, Sealer};
 use crate::store::{Backend, Store};
 use anyhow::Context;
 use sqlx::{Any, Row};
 
 /// Columns per inserted row; statements are chunked below the bind limit.
-const INSERT_COLUMNS: usize = 5;
+const INSERT_COLUMNS: usize = 6;
 const MAX_BINDS: usize = 30_000;
 
-/// Inserts rows; a row whose `dedup_key` exists already is skipped (idempotent enqueue).
+/// Inserts rows; a row whose `dedup_key` exists already is skipped (idempotent enqueue). A
+/// receipt's payload (the reporter's address) is sealed, bound to its `dedup_key`.
 pub(super) async fn insert(
     tx: &mut sqlx::Transaction<'_, Any>,
     rows: Vec<NewRow>,
     now: &str,
+    sealer: Option<&Sealer>,
 ) -> anyhow::Result<()> {
     for chunk in rows.chunks(MAX_BINDS / INSERT_COLUMNS) {
         let mut sql = String::from(
-            "INSERT INTO outbox (kind, dedup_key, payload, created_at, next_attempt_at) VALUES ",
+            "INSERT INTO outbox (kind, dedup_key, payload, created_at, next_attempt_at, key_id) VALUES ",
         );
         for i in 0..chunk.len() {
             if i > 0 {
                 sql.push_str(", ");
             }
             let b = i * INSERT_COLUMNS;
-            sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5
-            ));
+            let params: Vec<String> = (1..=INSERT_COLUMNS).map(|c| format!("${}", b + c)).collect();
+            sql.push_str(&format!("({})", params.join(", ")));
         }
         sql.push_str(" ON CONFLICT (dedup_key) DO NOTHING");
         let mut query = sqlx::query(&sql);
         for row in chunk {
+            let payload = serde_json::to_string(&row.payload)?;
+            let (payload, key_id) = if row.kind == MailKind::Receipt {
+                let sealer = sealer.context("a receipt is enqueued only with a sealer")?;
+                (
+                    sealer.seal_text(Column::OutboxPayload, &row.dedup_key, &payload),
+                    Some(i64::from(sealer.id())),
+                )
+            } else {
+                (payload, None)
+            };
             query = query
                 .bind(row.kind.code().to_string())
                 .bind(row.dedup_key.clone())
-                .bind(serde_json::to_string(&row.payload)?)
+                .bind(payload)
                 .bind(now.to_string())
-                .bind(now.to_string());
+                .bind(now.to_string())
+                .bind(key_id);
         }
         query
             .execute(&mut **tx)
@@ -151,7 +159,7 @@ pub(crate) async fn claim_raw(
              AND p.id < o.id AND p.done_at IS NULL AND p.failed_at IS NULL)) \
            ORDER BY o.next_attempt_at, o.id LIMIT $3{lock}) \
          AND done_at IS NULL AND (claimed_until IS NULL OR claimed_until < $2) \
-         RETURNING id, kind, dedup_key, payload, attempts",
+         RETURNING id, kind, dedup_key, payload, attempts, key_id",
         kinds = kinds_sql(kinds)
     );
     let rows = sqlx::query(&sql)
@@ -163,11 +171,27 @@ pub(crate) async fn claim_raw(
         .context("claim outbox rows")?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
+        let dedup_key: String = row.try_get("dedup_key")?;
+        // A receipt's payload is sealed (the reporter's address); opened only to send it.
+        let sealed = row.try_get::<Option<i64>, _>("key_id").ok().flatten().is_some();
+        let payload = match store.open_text_column(
+            &row,
+            "payload",
+            Column::OutboxPayload,
+            &dedup_key,
+            sealed,
+        ) {
+            Ok(p) => p.unwrap_or_default(),
+            Err(e) => {
+                tracing::error!(outbox.dedup_key = %dedup_key, error = %e, code = e.code(), "outbox payload cannot be opened");
+                String::new()
+            }
+        };
         out.push(RawClaimed {
             id: row.try_get("id")?,
             kind: row.try_get("kind")?,
-            dedup_key: row.try_get("dedup_key")?,
-            payload: row.try_get("payload")?,
+            dedup_key,
+            payload,
             attempts: row.try_get("attempts")?,
         });
     }

@@ -148,7 +148,10 @@ impl Sender {
             .to_string();
         let rendered = templates::render(row.kind, payload, &self.config.from_name, &today);
         let to_name = match row.kind {
-            MailKind::CaseNotice | MailKind::MonthlyReport => payload.to_name.clone(),
+            MailKind::CaseNotice
+            | MailKind::MonthlyReport
+            | MailKind::DeadlineReminder
+            | MailKind::Escalation => payload.to_name.clone(),
             MailKind::ReferralLetter => payload.body.clone(),
             MailKind::Receipt => None,
         };

@@ -10,6 +10,8 @@ const RECEIPT: &str = include_str!("templates/receipt.txt");
 const REFERRAL_LETTER: &str = include_str!("templates/referral_letter.txt");
 const CASE_NOTICE: &str = include_str!("templates/case_notice.txt");
 const MONTHLY_REPORT: &str = include_str!("templates/monthly_report.txt");
+const DEADLINE_REMINDER: &str = include_str!("templates/deadline_reminder.txt");
+const DEADLINE_ESCALATION: &str = include_str!("templates/deadline_escalation.txt");
 
 /// A rendered mail: subject and plain-text body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,6 +156,33 @@ pub fn render(kind: MailKind, p: &Payload, from_name: &str, sent_date: &str) -> 
                 ],
             ),
         },
+        MailKind::DeadlineReminder | MailKind::Escalation => {
+            let (subject, template) = if kind == MailKind::Escalation {
+                ("超期督办", DEADLINE_ESCALATION)
+            } else {
+                ("办理期限提醒", DEADLINE_REMINDER)
+            };
+            let step = or_unknown(&p.step);
+            Rendered {
+                subject: format!("{subject}（{step}）：{}", p.case_no),
+                body: fill(
+                    template,
+                    &[
+                        ("officer", or_unknown(&p.to_name)),
+                        ("handling", or_unknown(&p.handling)),
+                        ("case_no", &p.case_no),
+                        ("subject_name", or_unknown(&p.subject_name)),
+                        ("locus_name", or_unknown(&p.locus_name)),
+                        ("categories", &categories),
+                        ("step", step),
+                        ("deadline", or_unknown(&p.deadline)),
+                        ("target", or_unknown(&p.target)),
+                        ("from_name", from_name),
+                        ("sent_date", sent_date),
+                    ],
+                ),
+            }
+        }
     }
 }
 
@@ -181,11 +210,8 @@ mod tests {
             facts: Some("某培训学校组织替考。".into()),
             ..Payload::default()
         };
-        for kind in [
-            MailKind::Receipt,
-            MailKind::ReferralLetter,
-            MailKind::CaseNotice,
-        ] {
+        // The monthly tables are about a month, not a case.
+        for kind in MailKind::ALL.into_iter().filter(|k| *k != MailKind::MonthlyReport) {
             let r = render(kind, &p, "某市应急管理局举报受理中心", "2024年5月6日");
             assert!(r.subject.contains("TL2024000001"), "{kind:?}");
             assert!(r.body.contains("TL2024000001"), "{kind:?}");

@@ -47,25 +47,20 @@ impl Store {
             .collect()
     }
 
-    /// The identity of a report's reporter (confidential: callers must be entitled and audit it).
+    /// The identity of a report's reporter, opened (confidential: callers must be entitled and
+    /// audit it). A missing key is an [`crate::identity::IdentityError`] in the chain.
     pub async fn reporter_identity(
         &self,
         report_id: i64,
     ) -> anyhow::Result<Option<serde_json::Value>> {
         let row = sqlx::query(
-            "SELECT name, phone, email, id_number, anonymous FROM reporters WHERE report_id = $1",
+            "SELECT name, phone, email, id_number, anonymous, key_id FROM reporters WHERE report_id = $1",
         )
         .bind(report_id)
         .fetch_optional(self.pool())
         .await?;
-        Ok(row.map(|r| {
-            serde_json::json!({
-                "name": super::opt_text(&r, "name"),
-                "phone": super::opt_text(&r, "phone"),
-                "email": super::opt_text(&r, "email"),
-                "id_number": super::opt_text(&r, "id_number"),
-                "anonymous": r.try_get::<i64, _>("anonymous").unwrap_or(0) != 0,
-            })
-        }))
+        Ok(row
+            .map(|r| self.identity_from_row(&r, "", report_id))
+            .transpose()?)
     }
 }

@@ -1,6 +1,7 @@
 //! One batch of the group-commit writer: every row of every report in one transaction.
 
 use super::{now_text, Store};
+use crate::identity::Column;
 use anyhow::Context;
 use intake::Envelope;
 use sqlx::any::AnyArguments;
@@ -86,6 +87,8 @@ pub struct BatchItem {
     pub subject: Option<SubjectRef>,
     /// Events to append: (kind, JSON data).
     pub events: Vec<(String, String)>,
+    /// Users this report names, excluded from its case (conflict of interest).
+    pub exclusions: Vec<super::Exclusion>,
 }
 
 /// An attachment of a report (mail), kept or refused.
@@ -129,14 +132,14 @@ pub struct StoredReport {
     pub case_no: String,
 }
 
-enum Value {
+pub(super) enum Value {
     Int(i64),
     OptInt(Option<i64>),
     Text(Option<String>),
     Bytes(Option<Vec<u8>>),
 }
 
-fn bind_all<'q>(
+pub(super) fn bind_all<'q>(
     mut query: Query<'q, Any, AnyArguments<'q>>,
     values: Vec<Value>,
 ) -> Query<'q, Any, AnyArguments<'q>> {
@@ -283,6 +286,9 @@ impl Store {
         }
 
         let prefix = self.case_prefix();
+        // One key for the whole batch, so that each row's `key_id` names the key of its values.
+        let sealer = self.identity().sealer();
+        let key_id = i64::from(sealer.id());
         let mut stored = Vec::with_capacity(items.len());
         let mut case_rows = Vec::new();
         let mut report_rows = Vec::with_capacity(items.len());
@@ -368,11 +374,23 @@ impl Store {
                 Value::OptInt(item.logged_by),
                 text(&now),
             ]);
+            // Identity is sealed before it reaches a statement: the raw payload holds the
+            // reporter's own copy of it (the form post, the 12345 order, the .eml).
+            let row_key = item.report_id.to_string();
             raw_rows.push(vec![
                 Value::Int(item.report_id),
                 text(&item.raw_content_type),
-                text(&item.raw_payload),
-                Value::Bytes(item.raw_bytes.clone()),
+                Value::Text(Some(sealer.seal_text(
+                    Column::RawPayload,
+                    &row_key,
+                    &item.raw_payload,
+                ))),
+                Value::Bytes(
+                    item.raw_bytes
+                        .as_ref()
+                        .map(|b| sealer.seal(Column::RawBytes, &row_key, b)),
+                ),
+                Value::Int(key_id),
             ]);
             for a in &item.attachments {
                 // One statement per attachment: their bytes can be large.
@@ -388,13 +406,22 @@ impl Store {
             }
             let r = &env.reporter;
             if !r.is_empty() || r.anonymous {
+                let seal = |column, v: &Option<String>| {
+                    Value::Text(v.as_deref().map(|v| sealer.seal_text(column, &row_key, v)))
+                };
                 reporter_rows.push(vec![
                     Value::Int(item.report_id),
-                    opt(&r.name),
-                    opt(&r.phone),
-                    opt(&r.email),
-                    opt(&r.id_number),
+                    seal(Column::ReporterName, &r.name),
+                    seal(Column::ReporterPhone, &r.phone),
+                    seal(Column::ReporterEmail, &r.email),
+                    seal(Column::ReporterIdNumber, &r.id_number),
                     Value::Int(i64::from(r.anonymous)),
+                    Value::Text(crate::ingest::reporter_key(
+                        self.identity(),
+                        r.phone.as_deref(),
+                        r.email.as_deref(),
+                    )),
+                    Value::Int(key_id),
                 ]);
             }
             link_rows.push(vec![
@@ -450,7 +477,7 @@ impl Store {
         insert_rows(
             &mut tx,
             "report_raw",
-            &["report_id", "content_type", "payload", "payload_bytes"],
+            &["report_id", "content_type", "payload", "payload_bytes", "key_id"],
             raw_rows,
         )
         .await?;
@@ -481,6 +508,8 @@ impl Store {
                 "email",
                 "id_number",
                 "anonymous",
+                "reporter_key",
+                "key_id",
             ],
             reporter_rows,
         )
@@ -520,9 +549,12 @@ impl Store {
         )
         .await?;
         self.upsert_subjects(&mut tx, items, &now).await?;
+        let exclusions: Vec<super::Exclusion> =
+            items.iter().flat_map(|i| i.exclusions.iter().cloned()).collect();
+        super::exclusions::insert_exclusions(&mut tx, &exclusions, &now).await?;
         // Mail the batch causes (receipts, referral letters, notices), in the same transaction.
         let case_nos: Vec<&str> = stored.iter().map(|s| s.case_no.as_str()).collect();
-        crate::outbox::enqueue_batch(&mut tx, items, &case_nos, &now).await?;
+        crate::outbox::enqueue_batch(&mut tx, items, &case_nos, &now, &sealer).await?;
         tx.commit().await.context("commit of a batch of reports")?;
         Ok(stored)
     }

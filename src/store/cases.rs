@@ -103,6 +103,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        super::exclusions::copy_exclusions(&mut tx, from, into, &now).await?;
         tx.commit().await.context("commit of a merge")?;
         Ok(moved)
     }
@@ -259,6 +260,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        super::exclusions::copy_exclusions(&mut tx, case_id, new_case_id, &now).await?;
         tx.commit().await.context("commit of a split")?;
         Ok((new_case_id, case_no))
     }
@@ -430,6 +432,9 @@ pub struct QueueFilter {
     /// Only cases past their current deadline.
     #[serde(default)]
     pub overdue: bool,
+    /// Only cases escalated to the jurisdiction above for their current deadline.
+    #[serde(default)]
+    pub escalated: bool,
     /// Only cases due within this many days.
     pub due_within_days: Option<i64>,
     /// Category code.
@@ -451,20 +456,23 @@ impl Store {
     /// due first, with counts per state.
     pub async fn queue(
         &self,
-        prefix: &str,
-        home_too: bool,
+        scope: &crate::scope::Scope,
         f: &QueueFilter,
         now_utc: &str,
     ) -> anyhow::Result<(Vec<super::CaseRow>, i64, Vec<(String, i64)>)> {
-        // Scope and filters as one WHERE clause with numbered parameters.
+        // Scope and filters as one WHERE clause with numbered parameters; the user's exclusions
+        // (conflict of interest) are left out of the list and the counts.
         let mut clause = String::from(
             "state NOT IN ('closed', 'merged', 'transferred') AND (handling LIKE $1 OR locus LIKE $1",
         );
-        if home_too {
+        if scope.covers_home {
             clause.push_str(" OR handling = 'home'");
         }
-        clause.push(')');
-        let mut params: Vec<String> = vec![format!("{prefix}%")];
+        clause.push_str(
+            ") AND NOT EXISTS (SELECT 1 FROM exclusions x WHERE x.case_id = cases.id \
+             AND CAST(x.user_id AS TEXT) = $2)",
+        );
+        let mut params: Vec<String> = vec![format!("{}%", scope.prefix), scope.user_id.to_string()];
         fn add(clause: &mut String, params: &mut Vec<String>, sql: &str, value: String) {
             params.push(value);
             clause.push_str(&sql.replace("$?", &format!("${}", params.len())));
@@ -502,6 +510,12 @@ impl Store {
                 &mut params,
                 " AND due_at < $?",
                 now_utc.to_string(),
+            );
+        }
+        if f.escalated {
+            clause.push_str(
+                " AND EXISTS (SELECT 1 FROM deadline_notices n WHERE n.case_id = cases.id \
+                 AND n.due_at = cases.due_at AND n.kind = 'escalated')",
             );
         }
         if let Some(days) = f.due_within_days {
@@ -659,19 +673,5 @@ impl Store {
                 "replies": replies,
             }),
         )))
-    }
-
-    /// Records information an anonymous reporter added with their receipt code.
-    pub async fn add_reporter_information(&self, case_id: i64, text: &str) -> anyhow::Result<i64> {
-        let row = sqlx::query(
-            "INSERT INTO events (at, actor, kind, case_id, report_id, data) VALUES ($1, 'reporter', \
-             'case.reporter_added', $2, NULL, $3) RETURNING seq",
-        )
-        .bind(now_text())
-        .bind(case_id)
-        .bind(serde_json::json!({"text": text}).to_string())
-        .fetch_one(self.pool())
-        .await?;
-        Ok(row.try_get(0)?)
     }
 }

@@ -8,22 +8,32 @@
 mod audit;
 mod batch;
 mod cases;
-mod extensions;
+mod exclusions;
+mod identity;
+mod deadlines;
 mod read;
+mod sessions;
+mod extensions;
 mod stats;
 mod users;
+mod web;
 
 pub use batch::{Attachment, BatchItem, CaseLink, NewCase, SubjectRef};
 pub use cases::{CaseEditError, QueueFilter, StepApplyError};
+pub use exclusions::{exclusion, Exclusion};
+pub use identity::rejected_row_key;
 pub use extensions::{decision_label, ExtensionError};
+pub use deadlines::{claim_notice, notice_event, DueCase, NoticeKind};
 pub use read::{CaseRow, ExportRow, ReportRow};
 pub use stats::{CaseFact, StepFact, Subtree};
 pub use users::{Role, User};
+pub use web::FileRow;
 
 use anyhow::Context;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
-use std::sync::Mutex;
+use crate::identity::Keyring;
+use std::sync::{Arc, Mutex};
 
 /// Which database is behind the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,14 +58,26 @@ pub struct Store {
     report_ids: Mutex<IdBlock>,
     case_ids: Mutex<IdBlock>,
     case_prefix: String,
+    identity: Arc<Keyring>,
 }
 
 /// How many ids one PostgreSQL sequence step reserves (the migration's INCREMENT BY).
 const PG_ID_BLOCK: i64 = 1024;
 
 impl Store {
+    /// Opens the configured database with the reporter-identity keys: loads the keys (creating
+    /// the key file on first start), checks that every key the database uses is at hand, and seals
+    /// identity still stored in clear (written before encryption at rest).
+    pub async fn open(config: &crate::config::Config) -> anyhow::Result<Store> {
+        let keys = Keyring::load(&config.identity_key_file())?;
+        let store =
+            Store::connect(&config.database_url(), &config.case_prefix, Arc::new(keys)).await?;
+        store.check_identity_keys().await?;
+        Ok(store)
+    }
+
     /// Connects, runs the migrations, and prepares id allocation.
-    pub async fn connect(url: &str, case_prefix: &str) -> anyhow::Result<Store> {
+    async fn connect(url: &str, case_prefix: &str, identity: Arc<Keyring>) -> anyhow::Result<Store> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Backend::Postgres
@@ -93,6 +115,7 @@ impl Store {
             report_ids: Mutex::new(IdBlock { next: 0, end: 0 }),
             case_ids: Mutex::new(IdBlock { next: 0, end: 0 }),
             case_prefix: case_prefix.to_string(),
+            identity,
         };
         if backend == Backend::Sqlite {
             // SQLite is one node: continue after the highest id, unbounded.
@@ -124,6 +147,11 @@ impl Store {
     /// The prefix of this deployment's case numbers.
     pub fn case_prefix(&self) -> &str {
         &self.case_prefix
+    }
+
+    /// The reporter-identity keys.
+    pub fn identity(&self) -> &Keyring {
+        &self.identity
     }
 
     /// The pool, for the few callers that stream.

@@ -185,10 +185,8 @@ pub struct ExportRow {
 pub struct HistoryRow {
     /// The report.
     pub report: ReportRow,
-    /// The reporter's phone.
-    pub phone: Option<String>,
-    /// The reporter's e-mail.
-    pub email: Option<String>,
+    /// The reporter's blind index (see `ingest::reporter_key`).
+    pub reporter_key: Option<String>,
     /// When its case was closed, if it is.
     pub case_closed_at: Option<String>,
 }
@@ -378,7 +376,8 @@ impl Store {
         with_identity: bool,
     ) -> anyhow::Result<Vec<ExportRow>> {
         let identity = if with_identity {
-            ", p.name AS p_name, p.phone AS p_phone, p.email AS p_email, p.id_number AS p_id, p.anonymous AS p_anon"
+            ", p.name AS p_name, p.phone AS p_phone, p.email AS p_email, p.id_number AS p_id_number, \
+             p.anonymous AS p_anonymous, p.key_id AS p_key_id"
         } else {
             ""
         };
@@ -395,13 +394,7 @@ impl Store {
         let mut out = Vec::new();
         while let Some(row) = rows.try_next().await? {
             let reporter = if with_identity {
-                Some(serde_json::json!({
-                    "name": opt_text(&row, "p_name"),
-                    "phone": opt_text(&row, "p_phone"),
-                    "email": opt_text(&row, "p_email"),
-                    "id_number": opt_text(&row, "p_id"),
-                    "anonymous": row.try_get::<Option<i64>, _>("p_anon").ok().flatten().unwrap_or(0) != 0,
-                }))
+                Some(self.identity_from_row(&row, "p_", row.try_get("id")?)?)
             } else {
                 None
             };
@@ -418,7 +411,7 @@ impl Store {
     /// Stored reports from `after_id` with what the duplicate index needs.
     pub async fn history_page(&self, after_id: i64, limit: i64) -> anyhow::Result<Vec<HistoryRow>> {
         let sql = format!(
-            "SELECT r.{}, c.state, c.updated_at AS case_updated_at, p.phone, p.email FROM reports r JOIN cases c ON c.id = r.case_id \
+            "SELECT r.{}, c.state, c.updated_at AS case_updated_at, p.reporter_key FROM reports r JOIN cases c ON c.id = r.case_id \
              LEFT JOIN reporters p ON p.report_id = r.id WHERE r.id > $1 ORDER BY r.id LIMIT $2",
             REPORT_COLUMNS.replace(", ", ", r.")
         );
@@ -431,8 +424,7 @@ impl Store {
             .map(|row| {
                 Ok(HistoryRow {
                     report: report_from_row(row)?,
-                    phone: opt_text(row, "phone"),
-                    email: opt_text(row, "email"),
+                    reporter_key: opt_text(row, "reporter_key"),
                     case_closed_at: match row.try_get::<String, _>("state")?.as_str() {
                         "closed" => opt_text(row, "case_updated_at"),
                         _ => None,

@@ -65,7 +65,7 @@ pub struct User {
     pub jurisdiction: String,
 }
 
-fn token_digest(token: &str) -> String {
+pub(super) fn token_digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
@@ -94,6 +94,7 @@ impl Store {
         .fetch_one(self.pool())
         .await
         .with_context(|| format!("cannot add user {name:?} (does it exist already?)"))?;
+        self.bump_users_version(self.pool()).await?;
         Ok(row.try_get(0)?)
     }
 
@@ -109,8 +110,9 @@ impl Store {
         Ok(())
     }
 
-    /// Checks a user's password.
-    #[allow(dead_code)] // the session login of the case-work issue calls it
+    /// Checks a user's password. An unknown (or disabled) name costs the same argon2 work as a
+    /// wrong password, so that the answer's timing does not tell which names exist. The hashing
+    /// runs on the blocking pool: it takes tens of milliseconds of CPU on purpose.
     pub async fn verify_password(
         &self,
         name: &str,
@@ -120,22 +122,23 @@ impl Store {
             .bind(name.to_string())
             .fetch_optional(self.pool())
             .await?;
-        let Some(row) = row else { return Ok(None) };
-        let hash: String = row.try_get("password_hash")?;
-        let parsed =
-            PasswordHash::new(&hash).map_err(|e| anyhow::anyhow!("stored hash unreadable: {e}"))?;
-        if Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_err()
-        {
-            return Ok(None);
+        let hash = match &row {
+            Some(row) => row.try_get::<String, _>("password_hash")?,
+            None => DUMMY_HASH.clone(),
+        };
+        let password = password.to_string();
+        let matches = tokio::task::spawn_blocking(move || -> anyhow::Result<bool> {
+            let parsed = PasswordHash::new(&hash)
+                .map_err(|e| anyhow::anyhow!("stored hash unreadable: {e}"))?;
+            Ok(Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok())
+        })
+        .await??;
+        match row {
+            Some(row) if matches => Ok(Some(user_from_row(&row)?)),
+            _ => Ok(None),
         }
-        Ok(Some(User {
-            id: row.try_get("id")?,
-            name: row.try_get("name")?,
-            role: row.try_get::<String, _>("role")?.parse()?,
-            jurisdiction: row.try_get("jurisdiction")?,
-        }))
     }
 
     /// Creates a bearer token for a user and returns it; only its digest is stored.
@@ -167,12 +170,26 @@ impl Store {
         .bind(token_digest(token))
         .fetch_optional(self.pool())
         .await?;
-        let Some(row) = row else { return Ok(None) };
-        Ok(Some(User {
-            id: row.try_get("id")?,
-            name: row.try_get("name")?,
-            role: row.try_get::<String, _>("role")?.parse()?,
-            jurisdiction: row.try_get("jurisdiction")?,
-        }))
+        row.as_ref().map(user_from_row).transpose()
     }
 }
+
+/// A user from a row with the columns `id, name, role, jurisdiction`.
+pub(super) fn user_from_row(row: &sqlx::any::AnyRow) -> anyhow::Result<User> {
+    Ok(User {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        role: row.try_get::<String, _>("role")?.parse()?,
+        jurisdiction: row.try_get("jurisdiction")?,
+    })
+}
+
+/// A hash of a random password with the default parameters, verified when the name is unknown.
+static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    Argon2::default()
+        .hash_password(&bytes, &SaltString::generate(&mut OsRng))
+        .map(|h| h.to_string())
+        .unwrap_or_default()
+});

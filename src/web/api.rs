@@ -39,7 +39,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/search", web::get().to(search))
         .route("/api/v1/stats/monthly", web::get().to(monthly_counts))
         .route("/api/v1/channels/12345/orders", web::post().to(post_order))
-        .route("/api/v1/channels/12350/calls", web::post().to(post_call));
+        .route("/api/v1/channels/12350/calls", web::post().to(post_call))
+        .route("/api/v1/admin/exclusions", web::get().to(admin_exclusions));
 }
 
 async fn healthz() -> HttpResponse {
@@ -92,7 +93,28 @@ async fn accept(
         .prepare(wire, &hints, "application/json", raw)
         .map_err(|e| ApiError::bad_envelope(&e))?;
     submission.logged_by = Some(user.0.id);
-    // An anonymous web reporter follows the report with a receipt code, shown once.
+    let (ack, receipt) = store_with_receipt(app, submission).await?;
+    match receipt {
+        Some(code) => {
+            let mut body = serde_json::to_value(&ack).map_err(|e| ApiError::internal(&e.into()))?;
+            body["receipt_code"] = serde_json::json!(code);
+            body["receipt_notice"] = serde_json::json!(RECEIPT_NOTICE);
+            Ok(json_with(StatusCode::CREATED, &body))
+        }
+        None => Ok(ack_response(&ack)),
+    }
+}
+
+/// What an anonymous reporter is told with their receipt code.
+pub(super) const RECEIPT_NOTICE: &str =
+    "请妥善保存查询码，它只显示这一次：凭查询码可查看办理进度、补充材料，无需透露身份。";
+
+/// Stores a prepared submission; an anonymous web reporter (or one who left no way to be
+/// reached) gets a receipt code, returned once with the acknowledgement of a new report.
+pub(super) async fn store_with_receipt(
+    app: &App,
+    mut submission: crate::ingest::Submission,
+) -> Result<(Ack, Option<String>), ApiError> {
     let env = &submission.envelope;
     let receipt = (env.channel == intake::Channel::WebForm
         && (env.reporter.anonymous
@@ -100,13 +122,10 @@ async fn accept(
     .then(super::receipts::new_code);
     submission.receipt_hash = receipt.as_deref().map(super::receipts::code_hash);
     match app.store_prepared(submission).await {
-        Ok(ack) if ack.outcome == Outcome::New && receipt.is_some() => {
-            let mut body = serde_json::to_value(&ack).map_err(|e| ApiError::internal(&e.into()))?;
-            body["receipt_code"] = serde_json::json!(receipt);
-            body["receipt_notice"] = serde_json::json!("请妥善保存查询码，它只显示这一次：凭查询码可查看办理进度、补充材料，无需透露身份。");
-            Ok(json_with(StatusCode::CREATED, &body))
+        Ok(ack) => {
+            let receipt = receipt.filter(|_| ack.outcome == Outcome::New);
+            Ok((ack, receipt))
         }
-        Ok(ack) => Ok(ack_response(&ack)),
         Err(AcceptError::NotStored(e)) => Err(ApiError::not_stored(&e)),
     }
 }
@@ -116,14 +135,41 @@ pub(super) fn scope_of(app: &App, user: &AuthUser) -> Scope {
     Scope::of(&user.0, app.config.triage.home.as_deref())
 }
 
-/// A case the user may see, or 404 (never 403: existence must not leak).
+/// A case the user may see, or 404 (never 403: existence must not leak). A user named in one of
+/// its reports (conflict of interest) does not see it either.
 pub(super) async fn visible_case(app: &App, scope: &Scope, id: i64) -> Result<CaseRow, ApiError> {
-    app.store
+    let case = app
+        .store
         .case(id)
         .await
         .map_err(|e| ApiError::internal(&e))?
         .filter(|c| scope.sees_case(c))
-        .ok_or_else(|| ApiError::not_found("案件"))
+        .ok_or_else(|| ApiError::not_found("案件"))?;
+    if excluded(app, scope, id).await? {
+        return Err(ApiError::not_found("案件"));
+    }
+    Ok(case)
+}
+
+/// True when the user is excluded from the case (conflict of interest).
+async fn excluded(app: &App, scope: &Scope, case_id: i64) -> Result<bool, ApiError> {
+    app.store
+        .is_excluded(case_id, scope.user_id)
+        .await
+        .map_err(|e| ApiError::internal(&e))
+}
+
+/// Steps and corrections on cases are the officers' work (and the admin's); others get 403 once
+/// the case is known to be visible to them.
+fn require_case_worker(user: &AuthUser) -> Result<(), ApiError> {
+    use crate::store::Role;
+    if matches!(user.0.role, Role::Officer | Role::Admin) {
+        return Ok(());
+    }
+    Err(ApiError::forbidden(
+        "只有办案人员可以办理、并案或拆分案件",
+        "only officers may act on, merge or split cases",
+    ))
 }
 
 fn ack_response(ack: &Ack) -> HttpResponse {
@@ -201,7 +247,9 @@ async fn get_report(
         .await
         .map_err(|e| ApiError::internal(&e))?;
     let logged_it = report.logged_by == Some(user.0.id);
-    if !logged_it && !case.as_ref().is_some_and(|c| scope.sees_case(c)) {
+    if !logged_it && !case.as_ref().is_some_and(|c| scope.sees_case(c))
+        || excluded(&app, &scope, report.case_id).await?
+    {
         return Err(ApiError::not_found("举报"));
     }
     Ok(HttpResponse::Ok().json(serde_json::json!({
@@ -296,7 +344,7 @@ async fn search(
         )
         .await
         .map_err(|e| ApiError::internal(&e))?;
-    let Some(query) = scoped(&scope_of(&app, &user), query) else {
+    let Some(query) = scoped(&app, &scope_of(&app, &user), query).await? else {
         return Ok(
             HttpResponse::Ok().json(serde_json::json!({"total": 0, "hits": [], "facets": {}}))
         );
@@ -320,10 +368,23 @@ async fn search(
     })))
 }
 
-/// The query narrowed to the user's subtree; `None` when it asks only outside it.
-fn scoped(scope: &Scope, mut query: search::Query) -> Option<search::Query> {
-    query.place = scope.place_filter(query.place.as_deref())?;
-    Some(query)
+/// The query narrowed to the user's subtree and without the cases they are excluded from;
+/// `None` when it asks only outside the subtree.
+async fn scoped(
+    app: &App,
+    scope: &Scope,
+    mut query: search::Query,
+) -> Result<Option<search::Query>, ApiError> {
+    let Some(place) = scope.place_filter(query.place.as_deref()) else {
+        return Ok(None);
+    };
+    query.place = place;
+    query.exclude_cases = app
+        .store
+        .excluded_cases(scope.user_id)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(Some(query))
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -383,6 +444,7 @@ async fn merge_case(
     let scope = scope_of(&app, &user);
     visible_case(&app, &scope, id).await?;
     visible_case(&app, &scope, body.into).await?;
+    require_case_worker(&user)?;
     let moved = app
         .store
         .merge_cases(id, body.into, &user.0.name, &body.reason)
@@ -410,6 +472,7 @@ async fn split_case(
     let body: SplitBody = parse_json(&read_body(payload, app.config.max_body_bytes).await?)?;
     require_reason(&body.reason)?;
     visible_case(&app, &scope_of(&app, &user), id).await?;
+    require_case_worker(&user)?;
     let (new_case, case_no) = app
         .store
         .split_reports(id, &body.report_ids, &user.0.name, &body.reason)
@@ -495,7 +558,7 @@ async fn monthly_counts(
     };
     let query = crate::cli::search::build_query(&params.q, &params.filters, 0, 0)
         .map_err(|e| bad_query(&e))?;
-    let Some(query) = scoped(&scope_of(&app, &user), query) else {
+    let Some(query) = scoped(&app, &scope_of(&app, &user), query).await? else {
         return Ok(
             HttpResponse::Ok().json(serde_json::json!({"group": params.group, "counts": []}))
         );
@@ -563,9 +626,10 @@ async fn preview(
     let envelope = intake::Envelope::parse(wire).map_err(|e| ApiError::bad_envelope(&e))?;
     let pipeline = app.pipeline.clone();
     let dedup = app.ingest.dedup().clone();
+    let store = app.store.clone();
     let (analysis, decision) = web::block(move || {
         let analysis = pipeline.analyze(&envelope, &[]);
-        let probe = crate::ingest::probe_for(&envelope, &analysis);
+        let probe = crate::ingest::probe_for(&envelope, &analysis, store.identity());
         let decision = dedup.read().expect("not poisoned").decide(&probe);
         (analysis, decision)
     })
@@ -604,6 +668,7 @@ async fn transition(
     use crate::store::StepApplyError;
     let id = parse_id(&id, "案件")?;
     visible_case(&app, &scope_of(&app, &user), id).await?;
+    require_case_worker(&user)?;
     let body: serde_json::Value =
         parse_json(&read_body(payload, app.config.max_body_bytes).await?)?;
     let reason = body["reason"].as_str().map(str::to_string);
@@ -684,7 +749,7 @@ async fn queue(
     let now_text = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let (cases, total, per_state) = app
         .store
-        .queue(&scope.prefix, scope.covers_home, &filter, &now_text)
+        .queue(&scope, &filter, &now_text)
         .await
         .map_err(|e| ApiError::internal(&e))?;
     let ids: Vec<i64> = cases.iter().map(|c| c.id).collect();
@@ -693,6 +758,13 @@ async fn queue(
         .latest_extensions(&ids)
         .await
         .map_err(|e| ApiError::internal(&e))?;
+    let keys: Vec<(i64, Option<&str>)> = cases.iter().map(|c| (c.id, c.due_at.as_deref())).collect();
+    let notices = app
+        .store
+        .current_notices(&keys)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    let has = |id: i64, kind: &str| notices.iter().any(|(c, k)| *c == id && k == kind);
     let rows: Vec<serde_json::Value> = cases
         .iter()
         .map(|c| {
@@ -713,6 +785,7 @@ async fn queue(
                 "subject_name": c.subject_name, "subject_kind": c.subject_kind, "categories": c.categories,
                 "locus": c.locus, "handling": c.handling, "due_at": c.due_at, "seconds_left": left,
                 "overdue": left.is_some_and(|s| s < 0), "report_count": c.report_count,
+                "reminded": has(c.id, "reminded"), "escalated": has(c.id, "escalated"),
                 "repeat_count": c.repeat_count, "version": c.version, "extension": extension,
             })
         })
@@ -743,7 +816,7 @@ async fn platform_replies(
 ) -> Result<HttpResponse, ApiError> {
     let params = query_params::<RepliesParams>(&req)?;
     let scope = scope_of(&app, &user);
-    let replies: Vec<serde_json::Value> = crate::outbox::platform::replies(
+    let replies = crate::outbox::platform::replies(
         &app.store,
         params.since,
         params.limit.unwrap_or(100).clamp(1, 1000),
@@ -752,8 +825,29 @@ async fn platform_replies(
     .map_err(|e| ApiError::internal(&e))?
     .into_iter()
     .filter(|r| r.handling == "home" && scope.covers_home || scope.covers(&r.handling))
-    .map(|r| serde_json::json!(r))
-    .collect();
+    .collect::<Vec<_>>();
+    // Replies on cases the reader is excluded from (conflict of interest) are left out.
+    let excluded_cases = app
+        .store
+        .excluded_cases(scope.user_id)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    let mut kept = Vec::with_capacity(replies.len());
+    for r in replies {
+        if !excluded_cases.is_empty() {
+            let case = app
+                .store
+                .report(r.report_id)
+                .await
+                .map_err(|e| ApiError::internal(&e))?
+                .map(|report| report.case_id);
+            if case.is_some_and(|c| excluded_cases.contains(&c)) {
+                continue;
+            }
+        }
+        kept.push(serde_json::json!(r));
+    }
+    let replies = kept;
     let next = replies
         .last()
         .and_then(|r| r["seq"].as_i64())
@@ -767,15 +861,23 @@ async fn get_receipt(
     req: actix_web::HttpRequest,
     code: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    super::receipts::check_rate(&req)?;
-    let hash = super::receipts::code_hash(code.trim());
-    let (_, view) = app
-        .store
-        .receipt_view(&hash)
+    let (_, view) = receipt_lookup(&app, &req, &code).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// The case behind a receipt code and its public view (state, replies); rate limited so that
+/// codes cannot be guessed; an unknown code is a 404.
+pub(super) async fn receipt_lookup(
+    app: &App,
+    req: &actix_web::HttpRequest,
+    code: &str,
+) -> Result<(i64, serde_json::Value), ApiError> {
+    super::receipts::check_rate(req)?;
+    app.store
+        .receipt_view(&super::receipts::code_hash(code.trim()))
         .await
         .map_err(|e| ApiError::internal(&e))?
-        .ok_or_else(|| ApiError::not_found("查询码"))?;
-    Ok(HttpResponse::Ok().json(view))
+        .ok_or_else(|| ApiError::not_found("查询码"))
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -792,23 +894,46 @@ async fn post_receipt(
 ) -> Result<HttpResponse, ApiError> {
     super::receipts::check_rate(&req)?;
     let body: ReceiptAddition = parse_json(&read_body(payload, app.config.max_body_bytes).await?)?;
-    let text = body.text.trim();
-    if text.is_empty() || text.chars().count() > intake::MAX_TEXT_CHARS {
+    add_with_receipt(&app, &code, &body.text, &[], None).await?;
+    Ok(HttpResponse::Created()
+        .json(serde_json::json!({"status": "added", "message": "补充材料已收到"})))
+}
+
+/// Adds text and files to the report behind a receipt code (the caller checked the rate).
+/// Text is required unless files come with it. `Ok(false)` when the form was already taken.
+pub(super) async fn add_with_receipt(
+    app: &App,
+    code: &str,
+    text: &str,
+    files: &[crate::store::Attachment],
+    form_token: Option<&str>,
+) -> Result<bool, ApiError> {
+    let text = text.trim();
+    if (text.is_empty() && files.is_empty()) || text.chars().count() > intake::MAX_TEXT_CHARS {
         return Err(ApiError::bad_envelope(&EnvelopeError::Missing("text")));
     }
-    let hash = super::receipts::code_hash(code.trim());
-    let (case_id, _) = app
+    let report = app
         .store
-        .receipt_view(&hash)
+        .receipt_report(&super::receipts::code_hash(code.trim()))
         .await
         .map_err(|e| ApiError::internal(&e))?
         .ok_or_else(|| ApiError::not_found("查询码"))?;
-    app.store
-        .add_reporter_information(case_id, text)
+    let added = app
+        .store
+        .add_reporter_information(
+            report.case_id,
+            Some(report.report_id),
+            text,
+            files,
+            form_token,
+        )
         .await
         .map_err(|e| ApiError::internal(&e))?;
-    Ok(HttpResponse::Created()
-        .json(serde_json::json!({"status": "added", "message": "补充材料已收到"})))
+    if added.is_some() {
+        // The case's reports are re-indexed from the event.
+        app.ingest.committed.notify_one();
+    }
+    Ok(added.is_some())
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -851,7 +976,10 @@ async fn reveal_identity(
         .store
         .reporter_identity(id)
         .await
-        .map_err(|e| ApiError::internal(&e))?;
+        .map_err(|e| match e.downcast_ref::<crate::identity::IdentityError>() {
+            Some(ie) => ApiError::identity(ie),
+            None => ApiError::internal(&e),
+        })?;
     app.store
         .audit(
             &user.0.name,
@@ -863,4 +991,28 @@ async fn reveal_identity(
         .await
         .map_err(|e| ApiError::internal(&e))?;
     Ok(HttpResponse::Ok().json(serde_json::json!({"report_id": id, "reporter": identity})))
+}
+
+/// The admin's list of exclusions for conflict of interest (cases in the admin's subtree).
+async fn admin_exclusions(
+    app: web::Data<App>,
+    user: AuthUser,
+) -> Result<HttpResponse, ApiError> {
+    if user.0.role != crate::store::Role::Admin {
+        return Err(ApiError::forbidden(
+            "只有系统管理员可以查看回避记录",
+            "only administrators may list exclusions",
+        ));
+    }
+    let scope = scope_of(&app, &user);
+    let rows: Vec<serde_json::Value> = app
+        .store
+        .exclusions_list()
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .into_iter()
+        .filter(|(_, case)| scope.sees_case(case))
+        .map(|(row, _)| row)
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({"total": rows.len(), "exclusions": rows})))
 }

@@ -10,6 +10,9 @@ use std::fmt;
 pub struct ApiError {
     #[serde(skip)]
     status: StatusCode,
+    /// Seconds the client should wait (`Retry-After`), for 429.
+    #[serde(skip)]
+    retry_after: Option<i64>,
     /// Stable machine-readable code.
     pub code: String,
     /// Message in Chinese.
@@ -28,10 +31,16 @@ impl ApiError {
     ) -> ApiError {
         ApiError {
             status,
+            retry_after: None,
             code: code.into(),
             message: zh.into(),
             message_en: en.into(),
         }
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
     }
 
     /// 401.
@@ -52,6 +61,19 @@ impl ApiError {
             format!("未找到{what}"),
             format!("{what} not found"),
         )
+    }
+
+    /// 403: the user is who they say, but their role or place does not allow the act.
+    pub fn forbidden(zh: &str, en: &str) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, "not_entitled", zh, en)
+    }
+
+    /// 429 with the seconds to wait in `Retry-After`.
+    pub fn too_many(zh: impl Into<String>, en: impl Into<String>, retry_after: i64) -> ApiError {
+        ApiError {
+            retry_after: Some(retry_after.max(1)),
+            ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", zh, en)
+        }
     }
 
     /// 413.
@@ -85,6 +107,17 @@ impl ApiError {
         )
     }
 
+    /// A reporter identity that cannot be opened: a key not at hand (503, the operator restores the
+    /// key file) or a damaged value (500). The cause is logged; the identity never is.
+    pub fn identity(e: &crate::identity::IdentityError) -> ApiError {
+        tracing::error!(error = %e, "reporter identity cannot be opened");
+        let status = match e {
+            crate::identity::IdentityError::Damaged(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        ApiError::new(status, e.code(), e.message_zh(), e.to_string())
+    }
+
     /// 503 when the report could not be stored.
     pub fn not_stored(e: &anyhow::Error) -> ApiError {
         tracing::error!(error = %format!("{e:#}"), "report not stored");
@@ -109,6 +142,10 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status).json(self)
+        let mut response = HttpResponse::build(self.status);
+        if let Some(seconds) = self.retry_after {
+            response.insert_header(("Retry-After", seconds.to_string()));
+        }
+        response.json(self)
     }
 }

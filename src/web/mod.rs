@@ -1,11 +1,13 @@
-//! The HTTP server: routes, shared state, authentication. Only this module knows HTTP and JSON
-//! shapes of the API.
+//! The HTTP server: routes, shared state, authentication. Only this module knows HTTP, the JSON
+//! shapes of the API and the HTML of the pages.
 
 mod api;
 mod chain;
 mod error;
 mod openapi;
+mod pages;
 mod receipts;
+pub mod session;
 mod stats;
 
 pub use error::ApiError;
@@ -39,7 +41,9 @@ impl Server {
                 // Before the API's `/api/v1/reports/{id}`, which would take `monthly.xlsx` as an id.
                 .configure(stats::routes)
                 .configure(api::routes)
+                .configure(session::routes)
                 .configure(chain::routes)
+                .configure(pages::routes)
                 .default_service(web::to(|| async {
                     Err::<HttpResponse, _>(ApiError::not_found("该地址"))
                 }))
@@ -60,14 +64,15 @@ impl Server {
     }
 }
 
-/// The user behind a request's bearer token.
+/// The user behind a request: its bearer token (machines), else its session cookie (people; an
+/// unsafe method must then carry the session's CSRF token, see [`session`]).
 pub struct AuthUser(pub crate::store::User);
 
 impl FromRequest for AuthUser {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<AuthUser, ApiError>>>>;
 
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let app = req.app_data::<web::Data<App>>().cloned();
         let token = req
             .headers()
@@ -78,6 +83,11 @@ impl FromRequest for AuthUser {
                     .or_else(|| v.strip_prefix("bearer "))
             })
             .map(|t| t.trim().to_string());
+        if token.is_none() {
+            if let Some(cookie) = req.cookie(session::COOKIE) {
+                return session::from_cookie(req, payload, cookie.value().to_string());
+            }
+        }
         Box::pin(async move {
             let (Some(app), Some(token)) = (app, token) else {
                 return Err(ApiError::unauthorized());
@@ -92,7 +102,10 @@ impl FromRequest for AuthUser {
 }
 
 /// Reads a request body, refusing more than `limit` bytes with a 413.
-pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::BytesMut, ApiError> {
+pub async fn read_body<S>(mut payload: S, limit: usize) -> Result<web::BytesMut, ApiError>
+where
+    S: futures::Stream<Item = Result<web::Bytes, actix_web::error::PayloadError>> + Unpin,
+{
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| {

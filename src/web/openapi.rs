@@ -19,10 +19,23 @@ pub fn document() -> Value {
         "info": {"title": "tipline", "version": env!("CARGO_PKG_VERSION"),
                  "description": "安全生产培训考试举报受理与案件系统 API"},
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "machines: a token from `tipline token add`"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "tipline_session",
+                    "description": "people: the cookie set by POST /api/v1/session; unsafe methods also need the session's CSRF token in the X-CSRF-Token header or the csrf_token form field (else 403 csrf_failed)"}},
             "schemas": {
                 "Error": {"type": "object", "required": ["code", "message", "message_en"], "properties": {
                     "code": {"type": "string"}, "message": {"type": "string"}, "message_en": {"type": "string"}}},
+                "Login": {"type": "object", "required": ["name", "password"], "properties": {
+                    "name": {"type": "string"}, "password": {"type": "string", "format": "password"}}},
+                "Session": {"type": "object", "required": ["name", "role", "jurisdiction"], "properties": {
+                    "name": {"type": "string"}, "role": {"type": "string", "enum": ["operator", "officer", "leader", "admin"]},
+                    "jurisdiction": {"type": "string"}, "jurisdiction_name": {"type": "string", "nullable": true},
+                    "csrf_token": {"type": "string", "nullable": true, "description": "null for bearer requests"}}},
+                "Exclusion": {"type": "object", "properties": {
+                    "case_id": {"type": "integer"}, "case_no": {"type": "string"}, "user_id": {"type": "integer"},
+                    "user": {"type": "string"}, "report_id": {"type": "integer", "nullable": true},
+                    "matched": {"type": "string"}, "at": {"type": "string", "format": "date-time"}}},
                 "Ack": {"type": "object", "required": ["report_id", "case_id", "case_no", "outcome"], "properties": {
                     "report_id": {"type": "integer"}, "case_id": {"type": "integer"}, "case_no": {"type": "string"},
                     "outcome": {"type": "string", "enum": ["new", "resent", "same_message"]}}},
@@ -37,7 +50,7 @@ pub fn document() -> Value {
                     "deadline": {"type": "string", "format": "date-time"}}}
             }
         },
-        "security": [{"bearer": []}],
+        "security": [{"bearer": []}, {"session": []}],
         "paths": {
             "/api/v1/reports": {"post": {"summary": "Submit a report (envelope)", "requestBody": {"required": true,
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Envelope"}}}},
@@ -52,6 +65,26 @@ pub fn document() -> Value {
                 "responses": {"200": {"description": "the case"}, "404": {"description": "not found"}}}},
             "/api/v1/search": {"get": {"summary": "Full-text search with filters and facets",
                 "responses": {"200": {"description": "hits, facets, total"}, "400": {"description": "bad query"}}}},
+            "/api/v1/session": {
+                "post": {"security": [], "summary": "Log in (name + password, JSON or form): sets the session cookie (HttpOnly, SameSite=Strict)",
+                    "requestBody": {"required": true, "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Login"}},
+                        "application/x-www-form-urlencoded": {"schema": {"$ref": "#/components/schemas/Login"}}}},
+                    "responses": {"200": {"description": "logged in; Set-Cookie tipline_session", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Session"}}}},
+                        "400": {"description": "name or password missing", "content": {"application/json": {"schema": error}}},
+                        "401": {"description": "wrong name or password (the same answer for both)", "content": {"application/json": {"schema": error}}},
+                        "429": {"description": "too many failed logins for the name or the client address; see Retry-After", "content": {"application/json": {"schema": error}}}}},
+                "get": {"summary": "Who am I: name, role, jurisdiction and its name, the session's CSRF token",
+                    "responses": {"200": {"description": "the user", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Session"}}}},
+                        "401": {"description": "no live session or token", "content": {"application/json": {"schema": error}}}}},
+                "delete": {"summary": "Log out (ends the session, removes the cookie; needs the CSRF token)",
+                    "responses": {"200": {"description": "logged out"}, "401": {"description": "no live session"},
+                        "403": {"description": "missing or wrong CSRF token", "content": {"application/json": {"schema": error}}}}}},
+            "/api/v1/admin/exclusions": {"get": {"summary": "Conflicts of interest: the users excluded from cases (admin only)",
+                "responses": {"200": {"description": "the exclusions in the admin's subtree", "content": {"application/json": {"schema": {
+                        "type": "object", "properties": {"total": {"type": "integer"},
+                        "exclusions": {"type": "array", "items": {"$ref": "#/components/schemas/Exclusion"}}}}}}},
+                    "403": {"description": "not an administrator", "content": {"application/json": {"schema": error}}}}}},
             "/api/v1/stats": {"get": {"summary": "Statistics of the user's subtree: 受理量, 按期签收率, 按期办结率, 属实率, 重复举报率, trend against the previous period",
                 "parameters": [
                     {"name": "from", "in": "query", "schema": {"type": "string"}, "description": "2024-01 or 2024-01-15 (default: 12 months to this one)"},

@@ -133,15 +133,24 @@ impl Deployment {
 
     /// Starts `tipline serve` on a free port and waits for /healthz.
     pub fn serve(&self) -> Server {
+        self.serve_logging(None)
+    }
+
+    /// Starts `tipline serve` like [`Deployment::serve`]; with `log`, at debug level into that file.
+    pub fn serve_logging(&self, log: Option<&Path>) -> Server {
         let port = free_port();
-        let child = self
-            .command()
+        let mut command = self.command();
+        command
             .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-            .env("TIPLINE_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn tipline serve");
+            .stdout(Stdio::null());
+        match log {
+            Some(file) => command
+                .env("TIPLINE_LOG", "debug")
+                .env("RUST_LOG", "debug")
+                .stderr(std::fs::File::create(file).expect("create the log file")),
+            None => command.env("TIPLINE_LOG", "warn").stderr(Stdio::inherit()),
+        };
+        let child = command.spawn().expect("spawn tipline serve");
         let server = Server {
             child,
             base: format!("http://127.0.0.1:{port}"),

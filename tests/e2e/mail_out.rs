@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// An SMTP server that writes each message as `<n>.eml` with its envelope in `<n>.json`.
-const RECEIVER: &str = r#"
+pub(crate) const RECEIVER: &str = r#"
 import asyncore, json, os, sys, time, warnings
 warnings.simplefilter("ignore")
 import smtpd
@@ -99,7 +99,7 @@ impl Receiver {
         panic!("the SMTP receiver did not listen on {port}");
     }
 
-    fn stop(mut self) {
+    pub fn stop(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -119,11 +119,11 @@ pub struct Mail {
     pub raw: String,
     pub subject: String,
     message_id: String,
-    body: String,
+    pub(crate) body: String,
     to_header: String,
 }
 
-fn received(dir: &Path) -> Vec<Mail> {
+pub fn received(dir: &Path) -> Vec<Mail> {
     let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
         .expect("read mail dir")
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -210,6 +210,15 @@ fn post(client: &Client, url: &str, token: &str, body: &Value) -> Value {
         .expect("request");
     assert_eq!(resp.status().as_u16(), 201, "report accepted");
     resp.json().expect("JSON answer")
+}
+
+pub(crate) fn outbox_list(dep: &Deployment) -> Vec<Value> {
+    let (code, out, err) = dep.run(&["outbox", "list", "--json"], "");
+    assert_eq!(code, 0, "outbox list: {err}");
+    out.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect()
 }
 
 const REPORTER_NAME: &str = "欧阳测试名";

@@ -203,6 +203,35 @@ impl WorkCalendar {
         cur
     }
 
+    /// The `n`th working day before `d` (`n = 0`: `d` itself). Saturates at the start of the
+    /// representable dates.
+    pub fn nth_working_day_before(&self, d: NaiveDate, n: u32) -> NaiveDate {
+        let mut left = n.min(MAX_WORKING_DAYS);
+        let mut cur = d;
+        while left > 0 {
+            match cur.pred_opt() {
+                Some(x) => cur = x,
+                None => return cur,
+            }
+            if self.is_working_day(cur) {
+                left -= 1;
+            }
+        }
+        cur
+    }
+
+    /// `n` working days before `t`: the same Beijing clock time on the `n`th working day before
+    /// `t`'s date (Beijing time). A reminder one working day before a deadline at 18:00 on a
+    /// Monday comes at 18:00 on the Friday before (or on a worked 调休 weekend day).
+    pub fn sub_working_days(&self, t: DateTime<FixedOffset>, n: u32) -> DateTime<FixedOffset> {
+        let tz = beijing();
+        let local = t.with_timezone(&tz);
+        let day = self.nth_working_day_before(local.date_naive(), n);
+        tz.from_local_datetime(&day.and_time(local.time()))
+            .single()
+            .unwrap_or(t)
+    }
+
     /// The deadline `n` working days after `start`: 18:00 Beijing time of the `n`th working day
     /// after the start's date (in Beijing time). `n = 0`: 18:00 of the start day if it is a
     /// working day, else of the next working day.
@@ -547,6 +576,129 @@ mod tests {
         // No panic at the edges.
         let far = DateTime::<FixedOffset>::MAX_UTC.fixed_offset();
         let _ = cal.add_working_days(far, u32::MAX);
+    }
+
+    /// Every holiday as the notices state it: name, days off ("共N天"), weekend days worked.
+    #[test]
+    fn every_holiday_matches_its_notice() {
+        let cal = WorkCalendar::embedded();
+        #[rustfmt::skip]
+        let notices: &[(&str, &str, i64, &[&str])] = &[
+            ("2022-01-01", "元旦", 3, &[]),
+            ("2022-01-31", "春节", 7, &["2022-01-29", "2022-01-30"]),
+            ("2022-04-03", "清明节", 3, &["2022-04-02"]),
+            ("2022-04-30", "劳动节", 5, &["2022-04-24", "2022-05-07"]),
+            ("2022-06-03", "端午节", 3, &[]),
+            ("2022-09-10", "中秋节", 3, &[]),
+            ("2022-10-01", "国庆节", 7, &["2022-10-08", "2022-10-09"]),
+            ("2022-12-31", "元旦", 3, &[]),
+            ("2023-01-21", "春节", 7, &["2023-01-28", "2023-01-29"]),
+            ("2023-04-05", "清明节", 1, &[]),
+            ("2023-04-29", "劳动节", 5, &["2023-04-23", "2023-05-06"]),
+            ("2023-06-22", "端午节", 3, &["2023-06-25"]),
+            ("2023-09-29", "中秋节、国庆节", 8, &["2023-10-07", "2023-10-08"]),
+            ("2024-01-01", "元旦", 1, &[]),
+            ("2024-02-10", "春节", 8, &["2024-02-04", "2024-02-18"]),
+            ("2024-04-04", "清明节", 3, &["2024-04-07"]),
+            ("2024-05-01", "劳动节", 5, &["2024-04-28", "2024-05-11"]),
+            ("2024-06-10", "端午节", 1, &[]),
+            ("2024-09-15", "中秋节", 3, &["2024-09-14"]),
+            ("2024-10-01", "国庆节", 7, &["2024-09-29", "2024-10-12"]),
+            ("2025-01-01", "元旦", 1, &[]),
+            ("2025-01-28", "春节", 8, &["2025-01-26", "2025-02-08"]),
+            ("2025-04-04", "清明节", 3, &[]),
+            ("2025-05-01", "劳动节", 5, &["2025-04-27"]),
+            ("2025-05-31", "端午节", 3, &[]),
+            ("2025-10-01", "国庆节、中秋节", 8, &["2025-09-28", "2025-10-11"]),
+            ("2026-01-01", "元旦", 3, &["2026-01-04"]),
+            ("2026-02-15", "春节", 9, &["2026-02-14", "2026-02-28"]),
+            ("2026-04-04", "清明节", 3, &[]),
+            ("2026-05-01", "劳动节", 5, &["2026-05-09"]),
+            ("2026-06-19", "端午节", 3, &[]),
+            ("2026-09-25", "中秋节", 3, &[]),
+            ("2026-10-01", "国庆节", 7, &["2026-09-20", "2026-10-10"]),
+        ];
+        assert_eq!(cal.holidays().len(), notices.len());
+        for (from, name, days, work) in notices {
+            let h = cal
+                .holidays()
+                .iter()
+                .find(|h| h.from == d(from))
+                .unwrap_or_else(|| panic!("no holiday from {from}"));
+            assert_eq!(h.name, *name, "{from}");
+            assert_eq!((h.to - h.from).num_days() + 1, *days, "{from} {name}");
+            let listed: Vec<NaiveDate> = work.iter().map(|w| d(w)).collect();
+            assert_eq!(h.work, listed, "{from} {name}");
+        }
+    }
+
+    #[test]
+    fn working_days_across_2026_and_2023_holidays() {
+        let cal = WorkCalendar::embedded();
+        // 春节 2026: Feb 15 (Sun) – Feb 23 (Mon) off, Sat Feb 14 and Sat Feb 28 worked.
+        let fri = t("2026-02-13T11:00:00+08:00");
+        assert_eq!(cal.add_working_days(fri, 1), t("2026-02-14T18:00:00+08:00"));
+        assert_eq!(cal.add_working_days(fri, 2), t("2026-02-24T18:00:00+08:00"));
+        assert_eq!(cal.add_working_days(fri, 5), t("2026-02-27T18:00:00+08:00"));
+        assert_eq!(cal.add_working_days(fri, 6), t("2026-02-28T18:00:00+08:00"));
+        assert_eq!(cal.add_working_days(fri, 7), t("2026-03-02T18:00:00+08:00"));
+        assert_eq!(
+            cal.working_days_between(fri, t("2026-03-02T09:00:00+08:00")),
+            7
+        );
+        // Received on the first day of 春节: the first working day after it counts as day 1.
+        let eve = t("2026-02-15T20:00:00+08:00");
+        assert_eq!(cal.add_working_days(eve, 0), t("2026-02-24T18:00:00+08:00"));
+        assert_eq!(cal.add_working_days(eve, 1), t("2026-02-24T18:00:00+08:00"));
+        // 国庆 2026: Oct 1–7 off; Sun Sep 20 and Sat Oct 10 worked.
+        let sat = t("2026-09-19T10:00:00+08:00");
+        assert_eq!(cal.add_working_days(sat, 1), t("2026-09-20T18:00:00+08:00"));
+        let wed = t("2026-09-30T10:00:00+08:00");
+        assert_eq!(cal.add_working_days(wed, 1), t("2026-10-08T18:00:00+08:00"));
+        assert_eq!(cal.add_working_days(wed, 3), t("2026-10-10T18:00:00+08:00"));
+        assert_eq!(cal.add_working_days(wed, 4), t("2026-10-12T18:00:00+08:00"));
+        // 中秋节 2026 (Sep 25–27) is a plain long weekend: Thu Sep 24 + 1 → Mon Sep 28.
+        let thu = t("2026-09-24T10:00:00+08:00");
+        assert_eq!(cal.add_working_days(thu, 1), t("2026-09-28T18:00:00+08:00"));
+        // 中秋节、国庆节 2023: Sep 29 – Oct 6 off, Sat Oct 7 and Sun Oct 8 worked.
+        let th = t("2023-09-28T10:00:00+08:00");
+        assert_eq!(cal.add_working_days(th, 1), t("2023-10-07T18:00:00+08:00"));
+        assert_eq!(cal.add_working_days(th, 2), t("2023-10-08T18:00:00+08:00"));
+        assert_eq!(cal.add_working_days(th, 3), t("2023-10-09T18:00:00+08:00"));
+        // 元旦 2026: Jan 1–3 off, Sun Jan 4 worked.
+        let wed = t("2025-12-31T10:00:00+08:00");
+        assert_eq!(cal.add_working_days(wed, 1), t("2026-01-04T18:00:00+08:00"));
+        // Across the turn of the year 2022/2023 (元旦 Dec 31 – Jan 2).
+        let fri = t("2022-12-30T10:00:00+08:00");
+        assert_eq!(cal.add_working_days(fri, 1), t("2023-01-03T18:00:00+08:00"));
+        // Backwards, for reminders: one working day before the day after a holiday is the
+        // last working day before it (a worked weekend day counts).
+        assert_eq!(
+            cal.sub_working_days(t("2026-02-24T18:00:00+08:00"), 1),
+            t("2026-02-14T18:00:00+08:00")
+        );
+        assert_eq!(
+            cal.sub_working_days(t("2026-10-08T18:00:00+08:00"), 1),
+            t("2026-09-30T18:00:00+08:00")
+        );
+        assert_eq!(
+            cal.sub_working_days(t("2026-10-12T09:00:00+08:00"), 1),
+            t("2026-10-10T09:00:00+08:00")
+        );
+        assert_eq!(cal.nth_working_day_before(d("2026-03-02"), 0), d("2026-03-02"));
+        // add then subtract returns to the working day started from.
+        let mut day = d("2022-01-03");
+        while day < d("2026-12-31") {
+            if cal.is_working_day(day) {
+                for n in [1, 3, 15] {
+                    let fwd = cal.nth_working_day_after(day, n);
+                    assert_eq!(cal.nth_working_day_before(fwd, n), day, "{day} ± {n}");
+                }
+            }
+            day = day.succ_opt().unwrap();
+        }
+        // No panic at the start of time either.
+        let _ = cal.sub_working_days(DateTime::<FixedOffset>::MIN_UTC.fixed_offset(), u32::MAX);
     }
 
     #[test]
