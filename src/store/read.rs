@@ -144,10 +144,12 @@ pub struct EventRow {
 }
 
 /// An event's place in the log, without its data.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct EventMark {
     /// Sequence number.
     pub seq: i64,
+    /// What.
+    pub kind: String,
     /// The case.
     pub case_id: Option<i64>,
     /// The report.
@@ -292,11 +294,11 @@ impl Store {
     }
 
     /// Where the events after `seq` point (at most `limit`), for the search projection: only
-    /// the sequence and ids, not the data, which the indexer would read and parse for nothing
+    /// the sequence, kind and ids, not the data, which the indexer would read and parse for nothing
     /// (each `report.received` carries the report's whole decisions).
     pub async fn event_marks_after(&self, seq: i64, limit: i64) -> anyhow::Result<Vec<EventMark>> {
         let rows = sqlx::query(
-            "SELECT seq, case_id, report_id FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
+            "SELECT seq, kind, case_id, report_id FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
         )
         .bind(seq)
         .bind(limit)
@@ -306,8 +308,9 @@ impl Store {
             .map(|row| {
                 Ok(EventMark {
                     seq: row.try_get(0)?,
-                    case_id: row.try_get::<Option<i64>, _>(1)?,
-                    report_id: row.try_get::<Option<i64>, _>(2)?,
+                    kind: row.try_get(1)?,
+                    case_id: row.try_get::<Option<i64>, _>(2)?,
+                    report_id: row.try_get::<Option<i64>, _>(3)?,
                 })
             })
             .collect()
