@@ -283,12 +283,10 @@ impl Gazetteer {
                 continue;
             }
             let clean = names::strip_parenthetical(d.name);
-            // A township named like a county-level division (魏都区's 东城区 beside Beijing's 东城区)
-            // needs support from context: read alone, the name means the county.
             add(
                 clean,
                 i as u32,
-                if names::is_weak_full(clean) || upper_names.contains(clean) {
+                if names::is_weak_full(clean) {
                     NameForm::Weak
                 } else {
                     NameForm::Full
