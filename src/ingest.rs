@@ -167,7 +167,7 @@ pub fn probe_for(
 
 /// Names of the locus at every level, full and short (辽宁省, 辽宁, 鞍山市, 鞍山, 铁东区, 铁东), so
 /// that the duplicate stage can strip them from subject names.
-fn place_names(locus: &triage::Locus) -> Vec<String> {
+pub(crate) fn place_names(locus: &triage::Locus) -> Vec<String> {
     let mut names = Vec::new();
     for full in locus.name.as_deref().unwrap_or("").split_whitespace() {
         names.push(full.to_string());

@@ -118,4 +118,28 @@ impl Pipeline {
             fingerprint,
         }
     }
+
+    /// The subject keys a subject name (normalized) may be stored under, most likely first: the
+    /// writer strips the places of the report's locus from the name's start (鞍山恒通培训学校 →
+    /// 恒通), so besides the key of the bare name this gives the key with the places the name
+    /// itself names.
+    pub fn subject_keys(&self, name: &str) -> Vec<String> {
+        let locus = self.triage.locate(&LocateInput {
+            text: name,
+            address: None,
+            subject_address: None,
+            subject_name: Some(name),
+            phone: None,
+        });
+        let mut keys = Vec::new();
+        for key in [
+            intake::dedup::subject_key_in(name, &crate::ingest::place_names(&locus)),
+            intake::dedup::subject_key(name),
+        ] {
+            if !key.is_empty() && !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+        keys
+    }
 }

@@ -496,14 +496,24 @@ async fn get_subject(
     user: AuthUser,
     key: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = intake::dedup::subject_key(&intake::normalize_text(&key));
+    let given = intake::normalize_text(&key);
     let scope = scope_of(&app, &user);
-    let mut history = app
-        .store
-        .subject_history(&key)
-        .await
-        .map_err(|e| ApiError::internal(&e))?
-        .ok_or_else(|| ApiError::not_found("举报对象"))?;
+    // A key as given, else the keys the name may be stored under (places stripped as the writer
+    // strips them).
+    let mut keys = vec![given.clone()];
+    keys.extend(app.pipeline.subject_keys(&given));
+    let mut found = None;
+    for key in keys.iter().filter(|k| !k.is_empty()) {
+        found = app
+            .store
+            .subject_history(key)
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
+        if found.is_some() {
+            break;
+        }
+    }
+    let mut history = found.ok_or_else(|| ApiError::not_found("举报对象"))?;
     // Only the cases (and their reports) the user may see.
     let mut visible = std::collections::BTreeSet::new();
     for case in history["cases"].as_array().cloned().unwrap_or_default() {

@@ -204,7 +204,11 @@ async fn monthly_tables(
         .filter(|j| !j.trim().is_empty())
         .unwrap_or_else(|| user.0.jurisdiction.clone());
     let jurisdiction = jurisdiction.trim();
-    if jurisdiction.len() != 6 || triage::Gazetteer::get().lookup(jurisdiction).is_none() {
+    // A division of the gazetteer, or a development zone the deployment declares (its own bureau).
+    let zones = &app.config.triage.zones;
+    let known = triage::Gazetteer::get().lookup(jurisdiction).is_some()
+        || zones.iter().any(|z| z.code == jurisdiction);
+    if jurisdiction.len() != 6 || !known {
         return Err(StatsError::BadQuery {
             field: "jurisdiction",
             why: format!("{jurisdiction:?} is not a known 6-digit division code"),

@@ -35,18 +35,18 @@ const ROLES: [&str; 4] = ["operator", "officer", "leader", "admin"];
 const CASES: [(&str, &str, &str); 4] = [
     (
         "A",
-        "宏达安全技术培训学校",
+        "鞍山市铁东区宏达安全技术培训学校",
         "鞍山市铁东区宏达安全技术培训学校培训档案造假，签到表都是代签的。",
     ),
     (
         "B",
-        "鑫源安全培训中心",
+        "鞍山市铁东区旧堡街道鑫源安全培训中心",
         "鞍山市铁东区旧堡街道鑫源安全培训中心搞包过班，交钱不用上课就能拿证。",
     ),
     (
         "C",
-        "恒通安全技术培训学校",
-        "鞍山市铁西区恒通安全技术培训学校不组织实操训练，学员花钱买考试答案。",
+        "鞍山铁西恒通安全技术培训学校",
+        "鞍山铁西恒通安全技术培训学校的学员花钱买考试答案，实操训练也不组织。",
     ),
     (
         "D",
@@ -73,14 +73,28 @@ const SEES: [(&str, [Sees; 4]); 4] = [
     ("zone", [N, H, N, N]),
 ];
 
-/// The handling office's answer to a reveal (200), others' 403.
-const REVEAL: u16 = 1;
+/// A cell answered with `status` by the handling office (or one above it) and with 403 by an
+/// office that sees the case by its locus only: `handling(200)` is the reveal.
+const fn handling(status: u16) -> u16 {
+    1000 + status
+}
+const REVEAL: u16 = handling(200);
+
+/// What a level may not ask statistics of: another province, a sibling prefecture, a sibling
+/// county, and the county the zone lies in (the zone's territory is part of it, not all of it).
+const OUTSIDE: [(&str, &str); 4] = [
+    ("province", "370000"),
+    ("prefecture", "210200"),
+    ("county", "210303"),
+    ("zone", "210302"),
+];
 
 /// Endpoints on one case: the status out of scope, then in scope per role
 /// (operator, officer, leader, admin). The writes are refused by the store after the access
 /// checks (merge into itself, split off every report, close a routed case), so they change
-/// nothing and every cell can be asked in any order.
-const CASE_ENDPOINTS: [(&str, &str, u16, [u16; 4]); 7] = [
+/// nothing and every cell can be asked in any order: an extension request of 0 days (400 after
+/// the checks), a decision on request 1, which no case has (404 after the checks).
+const CASE_ENDPOINTS: [(&str, &str, u16, [u16; 4]); 10] = [
     ("GET", "/api/v1/cases/{case}", 404, [200, 200, 200, 200]),
     ("GET", "/api/v1/reports/{report}", 404, [200, 200, 200, 200]),
     ("GET", "/api/v1/subjects/{subject}", 404, [200, 200, 200, 200]),
@@ -88,11 +102,43 @@ const CASE_ENDPOINTS: [(&str, &str, u16, [u16; 4]); 7] = [
     ("POST", "/api/v1/cases/{case}/split", 404, [403, 409, 403, 409]),
     ("POST", "/api/v1/cases/{case}/transitions", 404, [403, 409, 403, 409]),
     ("POST", "/api/v1/reports/{report}/reveal", 404, [403, REVEAL, 403, REVEAL]),
+    ("GET", "/api/v1/cases/{case}/extensions", 404, [200, 200, 200, 200]),
+    ("POST", "/api/v1/cases/{case}/extensions", 404, [403, handling(400), 403, handling(400)]),
+    (
+        "POST",
+        "/api/v1/cases/{case}/extensions/1/decision",
+        404,
+        [403, 403, handling(404), handling(404)],
+    ),
+];
+
+/// Endpoints asked of a jurisdiction: `{j}` is the level's own code, then one of `OUTSIDE`;
+/// the status per role (operator, officer, leader, admin) inside, outside, and without
+/// credentials.
+const JURISDICTION_ENDPOINTS: [(&str, [u16; 4], [u16; 4], u16); 3] = [
+    (
+        "/api/v1/stats?from=2024-01-01&to=2024-12-31&jurisdiction={j}",
+        [200, 200, 200, 200],
+        [404, 404, 404, 404],
+        401,
+    ),
+    (
+        "/api/v1/stats?from=2024-01-01&to=2024-12-31&by=channel&format=xlsx&jurisdiction={j}",
+        [200, 200, 200, 200],
+        [404, 404, 404, 404],
+        401,
+    ),
+    (
+        "/api/v1/reports/monthly.xlsx?month=2024-04&jurisdiction={j}",
+        [403, 403, 200, 200],
+        [403, 403, 404, 404],
+        401,
+    ),
 ];
 
 /// Endpoints on no case, per role (operator, officer, leader, admin); the last column is the
-/// answer without credentials.
-const GENERAL_ENDPOINTS: [(&str, &str, [u16; 4], u16); 17] = [
+/// answer without credentials. The public pages answer alike with or without credentials.
+const GENERAL_ENDPOINTS: [(&str, &str, [u16; 4], u16); 30] = [
     ("GET", "/healthz", [200, 200, 200, 200], 200),
     ("GET", "/readyz", [200, 200, 200, 200], 200),
     ("GET", "/metrics", [200, 200, 200, 200], 200),
@@ -100,7 +146,11 @@ const GENERAL_ENDPOINTS: [(&str, &str, [u16; 4], u16); 17] = [
     ("GET", "/api/v1/queue", [200, 200, 200, 200], 401),
     ("GET", "/api/v1/search?limit=100", [200, 200, 200, 200], 401),
     ("GET", "/api/v1/stats/monthly", [200, 200, 200, 200], 401),
+    ("GET", "/api/v1/stats", [200, 200, 200, 200], 401),
+    ("GET", "/api/v1/stats?by=nothing", [400, 400, 400, 400], 401),
+    ("GET", "/api/v1/reports/monthly.xlsx?month=2024-04", [403, 403, 200, 200], 401),
     ("GET", "/api/v1/channels/12345/replies", [200, 200, 200, 200], 401),
+    ("GET", "/api/v1/channels/12345/replies?since=0", [200, 200, 200, 200], 401),
     ("POST", "/api/v1/triage/preview", [200, 200, 200, 200], 401),
     // A re-sent envelope answers with the first report.
     ("POST", "/api/v1/reports", [200, 200, 200, 200], 401),
@@ -108,11 +158,27 @@ const GENERAL_ENDPOINTS: [(&str, &str, [u16; 4], u16); 17] = [
     ("POST", "/api/v1/channels/12345/orders", [400, 400, 400, 400], 401),
     ("POST", "/api/v1/channels/12350/calls", [400, 400, 400, 400], 401),
     ("GET", "/api/v1/receipts/23456789ABCDEFGH", [404, 404, 404, 404], 404),
+    ("POST", "/api/v1/receipts/23456789ABCDEFGH", [404, 404, 404, 404], 404),
     ("GET", "/api/v1/session", [200, 200, 200, 200], 401),
+    // A login without a password: refused before any name is looked up or counted.
+    ("POST", "/api/v1/session", [400, 400, 400, 400], 400),
     ("GET", "/api/v1/admin/exclusions", [403, 403, 403, 200], 401),
     ("GET", "/api/v1/no/such/route", [404, 404, 404, 404], 404),
+    ("GET", "/", [303, 303, 303, 303], 303),
+    ("GET", "/report", [200, 200, 200, 200], 200),
+    ("GET", "/report/follow", [200, 200, 200, 200], 200),
+    ("POST", "/report", [400, 400, 400, 400], 400),
+    ("POST", "/report/follow", [400, 400, 400, 400], 400),
+    ("POST", "/report/follow/add", [400, 400, 400, 400], 400),
+    ("GET", "/assets/no-such.css", [404, 404, 404, 404], 404),
     ("DELETE", "/api/v1/session", [200, 200, 200, 200], 401),
 ];
+
+/// Rate-limited per client address (receipt codes, the follow page): asked from an address of
+/// their own per user so that the table stays under the limit.
+fn limited(path: &str) -> bool {
+    path.starts_with("/api/v1/receipts/") || path.starts_with("/report/follow")
+}
 
 /// How a request authenticates.
 #[derive(Clone)]
@@ -216,6 +282,19 @@ fn wait_indexed(c: &Client, server: &Server, token: &str, want: usize) {
     panic!("the search index did not catch up");
 }
 
+/// The body a general endpoint is asked with.
+fn general_body(method: &str, path: &str) -> Option<Value> {
+    match (method, path) {
+        ("GET", _) => None,
+        (_, "/api/v1/triage/preview") => Some(json!({"text": CASES[0].2})),
+        (_, "/api/v1/reports") => Some(envelope("ACCESS-A", CASES[0].2)),
+        (_, "/api/v1/session") => Some(json!({"name": "province_admin"})),
+        (_, p) if p.starts_with("/api/v1/receipts/") => Some(json!({"text": "补充：表格测试"})),
+        (_, p) if p.starts_with("/api/v1/channels/") => Some(json!({})),
+        _ => None,
+    }
+}
+
 #[test]
 fn every_role_level_and_endpoint_answers_as_the_table_says() {
     for backend in backends() {
@@ -239,7 +318,7 @@ fn access_table(backend: Backend) {
         }
     }
     let server = dep.serve();
-    let c = Client::new();
+    let c = Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let stored: Vec<Stored> = CASES
         .iter()
         .map(|(id, _, text)| post_report(&c, &server, &intake, &format!("ACCESS-{id}"), text))
@@ -247,16 +326,19 @@ fn access_table(backend: Backend) {
     // The placements the table rests on.
     let admin = Auth::Bearer(tokens[&("province", "admin")].clone());
     let mut handling = Vec::new();
-    // Subjects as extracted (the history is looked up by them); D is seen by none of the users.
+    // Subjects as extracted (the history is looked up by them; C's opens with short place names,
+    // which the stored key leaves out); D is seen by none of the users.
     let mut subjects: Vec<String> = CASES.iter().map(|c| c.1.to_string()).collect();
     for (i, s) in stored.iter().take(3).enumerate() {
         let (_, body) = send(&c, "GET", &server.url(&format!("/api/v1/cases/{}", s.case)), &admin, None);
         handling.push(body["case"]["handling"].as_str().unwrap_or("").to_string());
-        subjects[i] = body["case"]["subject_name"].as_str().unwrap_or(CASES[i].1).to_string();
+        subjects[i] = body["case"]["subject_name"].as_str().unwrap_or("").to_string();
     }
     assert_eq!(handling, ["210302", "210371", "210303"], "{backend:?}: case placements");
+    assert_eq!(&subjects[..3], CASES[..3].iter().map(|c| c.1).collect::<Vec<_>>(), "{backend:?}: subjects");
     wait_indexed(&c, &server, &tokens[&("province", "admin")], 3);
 
+    let mut user = 0;
     for (level, sees) in SEES {
         for (r, role) in ROLES.iter().enumerate() {
             let auth = Auth::Bearer(tokens[&(level, *role)].clone());
@@ -267,24 +349,21 @@ fn access_table(backend: Backend) {
                         .replace("{case}", &s.case.to_string())
                         .replace("{report}", &s.report.to_string())
                         .replace("{subject}", subject);
-                    let body = match template {
-                        t if t.ends_with("/merge") => Some(json!({"into": s.case, "reason": "表格测试"})),
-                        t if t.ends_with("/split") => Some(json!({"report_ids": [s.report], "reason": "表格测试"})),
-                        t if t.ends_with("/transitions") => Some(json!({"action": "close"})),
-                        t if t.ends_with("/reveal") => Some(json!({"reason": "表格测试：核实"})),
+                    let body = match (method, template) {
+                        ("GET", _) => None,
+                        (_, t) if t.ends_with("/merge") => Some(json!({"into": s.case, "reason": "表格测试"})),
+                        (_, t) if t.ends_with("/split") => Some(json!({"report_ids": [s.report], "reason": "表格测试"})),
+                        (_, t) if t.ends_with("/transitions") => Some(json!({"action": "close"})),
+                        (_, t) if t.ends_with("/reveal") => Some(json!({"reason": "表格测试：核实"})),
+                        (_, t) if t.ends_with("/extensions") => Some(json!({"days": 0, "reason": "表格测试"})),
+                        (_, t) if t.ends_with("/decision") => Some(json!({"approve": true})),
                         _ => None,
                     };
-                    // FIXME: the subject history of case C is not found by its extracted name
-                    // (the key the API computes differs from the stored one); a lookup bug
-                    // outside access control, so that cell is not asked.
-                    if template.contains("{subject}") && i == 2 {
-                        continue;
-                    }
                     let want = match sees[i] {
                         N => outside,
                         cell => match inside[r] {
-                            REVEAL if cell == H => 200,
-                            REVEAL => 403,
+                            status if status >= 1000 && cell == H => status - 1000,
+                            status if status >= 1000 => 403,
                             status => status,
                         },
                     };
@@ -296,18 +375,25 @@ fn access_table(backend: Backend) {
                     );
                 }
             }
+            let own = client_from(40 + user as u8);
+            user += 1;
             for (method, path, per_role, _) in GENERAL_ENDPOINTS {
                 if method == "DELETE" {
                     continue; // bearer "logout" is tested last, it ends nothing
                 }
-                let body = match path {
-                    "/api/v1/triage/preview" => Some(json!({"text": CASES[0].2})),
-                    "/api/v1/reports" => Some(envelope("ACCESS-A", CASES[0].2)),
-                    p if p.starts_with("/api/v1/channels/") => Some(json!({})),
-                    _ => None,
-                };
-                let (status, answer) = send(&c, method, &server.url(path), &auth, body.as_ref());
+                let client = if limited(path) { &own } else { &c };
+                let body = general_body(method, path);
+                let (status, answer) = send(client, method, &server.url(path), &auth, body.as_ref());
                 assert_eq!(status, per_role[r], "{backend:?} {level} {role} {method} {path}: {answer}");
+            }
+            let outside_code = OUTSIDE.iter().find(|o| o.0 == level).unwrap().1;
+            let own_code = LEVELS.iter().find(|l| l.0 == level).unwrap().1;
+            for (template, inside, outside, _) in JURISDICTION_ENDPOINTS {
+                for (code, want) in [(own_code, inside[r]), (outside_code, outside[r])] {
+                    let path = template.replace("{j}", code);
+                    let (status, answer) = send(&c, "GET", &server.url(&path), &auth, None);
+                    assert_eq!(status, want, "{backend:?} {level} {role} GET {path}: {answer}");
+                }
             }
             // The lists hold exactly the cases in scope; the transferred case is in no queue.
             let (_, queue) = send(&c, "GET", &server.url("/api/v1/queue"), &auth, None);
@@ -319,9 +405,17 @@ fn access_table(backend: Backend) {
             }
         }
     }
+    let own = client_from(60);
     for (method, path, _, anonymous) in GENERAL_ENDPOINTS {
-        let (status, _) = send(&c, method, &server.url(path), &Auth::None, None);
+        let client = if limited(path) { &own } else { &c };
+        let body = general_body(method, path);
+        let (status, _) = send(client, method, &server.url(path), &Auth::None, body.as_ref());
         assert_eq!(status, anonymous, "{backend:?} no credentials: {method} {path}");
+    }
+    for (template, _, _, anonymous) in JURISDICTION_ENDPOINTS {
+        let path = template.replace("{j}", "210300");
+        let (status, _) = send(&c, "GET", &server.url(&path), &Auth::None, None);
+        assert_eq!(status, anonymous, "{backend:?} no credentials: GET {path}");
     }
     for (method, template, _, _) in CASE_ENDPOINTS {
         let path = template
