@@ -53,7 +53,10 @@ fn must(mut cmd: Command, stdin: &str) -> String {
     input.write_all(stdin.as_bytes()).expect("stdin");
     drop(input);
     let out = child.wait_with_output().expect("wait");
-    assert!(out.status.success() || out.status.code() == Some(3), "tipline failed");
+    assert!(
+        out.status.success() || out.status.code() == Some(3),
+        "tipline failed"
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -68,7 +71,10 @@ fn cpu_seconds(pid: u32) -> f64 {
         .map(|x| x.parse().unwrap_or(0.0))
         .collect();
     // Fields 14 and 15 (utime, stime) at offsets 11 and 12 after the state field; USER_HZ = 100.
-    fields.get(11).zip(fields.get(12)).map_or(0.0, |(u, s)| (u + s) / 100.0)
+    fields
+        .get(11)
+        .zip(fields.get(12))
+        .map_or(0.0, |(u, s)| (u + s) / 100.0)
 }
 
 fn loadavg() -> String {
@@ -139,22 +145,34 @@ async fn grow(db: &Path, total: usize, queue_cases: usize) {
     let seed_max_report = scalar(&pool, "SELECT MAX(id) FROM reports").await;
     let seed_max_case = scalar(&pool, "SELECT MAX(id) FROM cases").await;
     let seed_count = scalar(&pool, "SELECT COUNT(*) FROM reports").await.max(1) as usize;
-    let span = scalar(&pool, "SELECT MAX(received_ts) - MIN(received_ts) + 86400000 FROM reports").await;
+    let span = scalar(
+        &pool,
+        "SELECT MAX(received_ts) - MIN(received_ts) + 86400000 FROM reports",
+    )
+    .await;
     let copies = total.div_ceil(seed_count).saturating_sub(1);
     for k in 1..=copies as i64 {
         let started = Instant::now();
         let (rid, cid, ts) = (k * seed_max_report, k * seed_max_case, k * span);
         let left = total as i64 - k * seed_count as i64;
-        let limit = format!("id <= {seed_max_report} AND id <= (SELECT MIN(id) FROM reports) + {left} - 1");
+        let limit =
+            format!("id <= {seed_max_report} AND id <= (SELECT MIN(id) FROM reports) + {left} - 1");
         sqlx::query("BEGIN").execute(&pool).await.expect("begin");
-        let at = format!("strftime('%Y-%m-%dT%H:%M:%SZ', (received_ts + {ts}) / 1000, 'unixepoch')");
-        copy(&pool, "reports", &[
-            ("id", format!("id + {rid}")),
-            ("external_id", format!("external_id || '~{k}'")),
-            ("received_ts", format!("received_ts + {ts}")),
-            ("received_at", at),
-            ("case_id", format!("case_id + {cid}")),
-        ], &limit).await;
+        let at =
+            format!("strftime('%Y-%m-%dT%H:%M:%SZ', (received_ts + {ts}) / 1000, 'unixepoch')");
+        copy(
+            &pool,
+            "reports",
+            &[
+                ("id", format!("id + {rid}")),
+                ("external_id", format!("external_id || '~{k}'")),
+                ("received_ts", format!("received_ts + {ts}")),
+                ("received_at", at),
+                ("case_id", format!("case_id + {cid}")),
+            ],
+            &limit,
+        )
+        .await;
         copy(&pool, "reporters", &[("report_id", format!("report_id + {rid}"))],
             &format!("report_id <= {seed_max_report} AND report_id IN (SELECT id - {rid} FROM reports WHERE id > {rid})")).await;
         copy(&pool, "case_reports", &[
@@ -166,28 +184,38 @@ async fn grow(db: &Path, total: usize, queue_cases: usize) {
             ("case_no", format!("case_no || '~{k}'")),
         ], &format!("id <= {seed_max_case} AND id + {cid} IN (SELECT case_id FROM reports WHERE id > {rid})")).await;
         sqlx::query("COMMIT").execute(&pool).await.expect("commit");
-        eprintln!("  copy {k}/{copies}: {:.1} s", started.elapsed().as_secs_f64());
+        eprintln!(
+            "  copy {k}/{copies}: {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
     }
     // The prefecture's open cases: seven of 鞍山's counties, open states, deadlines around now.
     let base = scalar(&pool, "SELECT MAX(id) FROM cases").await;
     let now = chrono::Utc::now().timestamp();
     let county = "CASE id % 7 WHEN 0 THEN '210302' WHEN 1 THEN '210303' WHEN 2 THEN '210304' \
                   WHEN 3 THEN '210311' WHEN 4 THEN '210321' WHEN 5 THEN '210323' ELSE '210381' END";
-    let state = "CASE id % 10 WHEN 0 THEN 'received' WHEN 1 THEN 'signed_for' WHEN 2 THEN 'signed_for' \
+    let state =
+        "CASE id % 10 WHEN 0 THEN 'received' WHEN 1 THEN 'signed_for' WHEN 2 THEN 'signed_for' \
                  WHEN 3 THEN 'verifying' WHEN 4 THEN 'verifying' WHEN 5 THEN 'finding' \
                  WHEN 6 THEN 'rectification' ELSE 'routed' END";
     let due = format!(
         "strftime('%Y-%m-%dT%H:%M:%SZ', {now} + ((id * 7919) % 5184000) - 2592000, 'unixepoch')"
     );
     sqlx::query("BEGIN").execute(&pool).await.expect("begin");
-    copy(&pool, "cases", &[
-        ("id", format!("id + {base}")),
-        ("case_no", "case_no || '~q'".to_string()),
-        ("handling", county.to_string()),
-        ("locus", county.to_string()),
-        ("state", state.to_string()),
-        ("due_at", due),
-    ], &format!("id IN (SELECT id FROM cases ORDER BY id LIMIT {queue_cases})")).await;
+    copy(
+        &pool,
+        "cases",
+        &[
+            ("id", format!("id + {base}")),
+            ("case_no", "case_no || '~q'".to_string()),
+            ("handling", county.to_string()),
+            ("locus", county.to_string()),
+            ("state", state.to_string()),
+            ("due_at", due),
+        ],
+        &format!("id IN (SELECT id FROM cases ORDER BY id LIMIT {queue_cases})"),
+    )
+    .await;
     sqlx::query(&format!(
         "INSERT INTO deadline_notices (case_id, step, due_at, kind, at, target) \
          SELECT id, 'sign_for', due_at, 'escalated', due_at, '210300' FROM cases \
@@ -197,7 +225,10 @@ async fn grow(db: &Path, total: usize, queue_cases: usize) {
     .await
     .expect("escalations");
     sqlx::query("COMMIT").execute(&pool).await.expect("commit");
-    sqlx::query("ANALYZE").execute(&pool).await.expect("analyze");
+    sqlx::query("ANALYZE")
+        .execute(&pool)
+        .await
+        .expect("analyze");
     pool.close().await;
 }
 
@@ -251,29 +282,48 @@ fn main() {
     let data = dir.join("data");
     let marker = dir.join("built");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    println!("casework bench: {total} reports, {queue_cases} open cases in 210300; load {}", loadavg());
+    println!(
+        "casework bench: {total} reports, {queue_cases} open cases in 210300; load {}",
+        loadavg()
+    );
     if !marker.exists() {
         let _ = std::fs::remove_dir_all(&data);
         let seed_file = dir.join("seed.jsonl");
         let mut gen = Command::new(BIN);
-        gen.args(["generate", "--count", &seed_reports.to_string(), "--seed", "7"]);
+        gen.args([
+            "generate",
+            "--count",
+            &seed_reports.to_string(),
+            "--seed",
+            "7",
+        ]);
         std::fs::write(&seed_file, must(gen, "")).expect("write seed");
         let t = Instant::now();
         let mut import = tipline(&data);
         import.arg("import").arg(&seed_file);
         must(import, "");
-        println!("  import of {seed_reports} generated reports: {:.1} s", t.elapsed().as_secs_f64());
+        println!(
+            "  import of {seed_reports} generated reports: {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
         let t = Instant::now();
         runtime.block_on(grow(&data.join("tipline.db"), total, queue_cases));
-        println!("  bulk copies to {total} reports + {queue_cases} open cases: {:.1} s", t.elapsed().as_secs_f64());
+        println!(
+            "  bulk copies to {total} reports + {queue_cases} open cases: {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
         std::fs::write(&marker, "").expect("marker");
     }
     let (reports, open_in_2103) = runtime.block_on(async {
         let pool = open(&data.join("tipline.db")).await;
         (
             scalar(&pool, "SELECT COUNT(*) FROM reports").await,
-            scalar(&pool, "SELECT COUNT(*) FROM cases WHERE (handling LIKE '2103%' OR locus LIKE '2103%') \
-                AND state NOT IN ('closed', 'merged', 'transferred')").await,
+            scalar(
+                &pool,
+                "SELECT COUNT(*) FROM cases WHERE (handling LIKE '2103%' OR locus LIKE '2103%') \
+                AND state NOT IN ('closed', 'merged', 'transferred')",
+            )
+            .await,
         )
     });
     println!("  history: {reports} reports; open cases in 鞍山 210300's subtree: {open_in_2103}");
@@ -281,10 +331,18 @@ fn main() {
     let token = {
         // The user exists already when the data is reused: its `user add` fails, harmlessly.
         let mut add = tipline(&data);
-        add.args(["user", "add", "bench-officer", "--role", "officer", "--jurisdiction", "210300"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+        add.args([
+            "user",
+            "add",
+            "bench-officer",
+            "--role",
+            "officer",
+            "--jurisdiction",
+            "210300",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
         if let Ok(mut child) = add.spawn() {
             if let Some(mut input) = child.stdin.take() {
                 let _ = input.write_all(b"pw-Secret-123\n");
@@ -311,10 +369,16 @@ fn main() {
         .expect("client");
     let base = format!("http://127.0.0.1:{p}");
     while client.get(format!("{base}/healthz")).send().is_err() {
-        assert!(started.elapsed() < Duration::from_secs(1800), "serve did not start");
+        assert!(
+            started.elapsed() < Duration::from_secs(1800),
+            "serve did not start"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
-    println!("  serve ready (duplicate index rebuilt from {reports} reports): {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "  serve ready (duplicate index rebuilt from {reports} reports): {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 
     // Preview texts: generated reports of another seed, as an operator would type them.
     let mut gen = Command::new(BIN);
@@ -341,12 +405,23 @@ fn main() {
     );
 
     let filters = [
-        "", "state=routed", "overdue=true", "due_within_days=3", "category=F1", "kind=training_institution",
-        "locus=210302", "channel=hotline_12345", "escalated=true", "offset=100&limit=20",
+        "",
+        "state=routed",
+        "overdue=true",
+        "due_within_days=3",
+        "category=F1",
+        "kind=training_institution",
+        "locus=210302",
+        "channel=hotline_12345",
+        "escalated=true",
+        "offset=100&limit=20",
     ];
     let get = |i: usize| {
         client
-            .get(format!("{base}/api/v1/queue?{}", filters[i % filters.len()]))
+            .get(format!(
+                "{base}/api/v1/queue?{}",
+                filters[i % filters.len()]
+            ))
             .bearer_auth(&token)
     };
     measure(pid, 20, get); // warm-up
@@ -357,10 +432,22 @@ fn main() {
     );
     for f in filters {
         let (t, cpu) = measure(pid, (queues / filters.len()).max(5), |_| {
-            client.get(format!("{base}/api/v1/queue?{f}")).bearer_auth(&token)
+            client
+                .get(format!("{base}/api/v1/queue?{f}"))
+                .bearer_auth(&token)
         });
-        let total = client.get(format!("{base}/api/v1/queue?{f}")).bearer_auth(&token).send()
-            .ok().and_then(|r| r.json::<serde_json::Value>().ok()).map(|v| v["total"].clone()).unwrap_or_default();
-        println!("    queue ?{f:<28} total {total:>7}: p50 {:>7.2} ms, p99 {:>7.2} ms, CPU {cpu:.2} ms", pct(&t, 50.0), pct(&t, 99.0));
+        let total = client
+            .get(format!("{base}/api/v1/queue?{f}"))
+            .bearer_auth(&token)
+            .send()
+            .ok()
+            .and_then(|r| r.json::<serde_json::Value>().ok())
+            .map(|v| v["total"].clone())
+            .unwrap_or_default();
+        println!(
+            "    queue ?{f:<28} total {total:>7}: p50 {:>7.2} ms, p99 {:>7.2} ms, CPU {cpu:.2} ms",
+            pct(&t, 50.0),
+            pct(&t, 99.0)
+        );
     }
 }

@@ -58,12 +58,8 @@ impl App {
         let store = Arc::new(Store::open(&config).await?);
         crate::outbox::configure(&config);
         let pipeline = Arc::new(Pipeline::new(&config));
-        let ingest = Ingest::start(
-            store.clone(),
-            config.max_batch,
-            config.triage.home.clone(),
-        )
-        .await?;
+        let ingest =
+            Ingest::start(store.clone(), config.max_batch, config.triage.home.clone()).await?;
         let indexer = Arc::new(Indexer::open(&config.index_dir(), store.clone())?);
         Ok(Arc::new(App {
             config,

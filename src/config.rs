@@ -115,7 +115,8 @@ impl Config {
             config.triage.home = Some(home).filter(|h| !h.is_empty());
         }
         if let Ok(file) = std::env::var("TIPLINE_IDENTITY_KEY_FILE") {
-            config.identity_key_file = Some(PathBuf::from(file)).filter(|f| !f.as_os_str().is_empty());
+            config.identity_key_file =
+                Some(PathBuf::from(file)).filter(|f| !f.as_os_str().is_empty());
         }
         if let Ok(prefix) = std::env::var("TIPLINE_CASE_PREFIX") {
             config.case_prefix = prefix;

@@ -166,7 +166,10 @@ mod tests {
             locus: Some("210302"),
             transfer: None,
         };
-        let found = m.excluded(["举报铁东区某培训学校，监管人员張偉收了好处，王芳也知情"], tiedong);
+        let found = m.excluded(
+            ["举报铁东区某培训学校，监管人员張偉收了好处，王芳也知情"],
+            tiedong,
+        );
         assert_eq!(
             found,
             vec![Named {
@@ -175,9 +178,17 @@ mod tests {
             }],
             "traditional characters fold; 王芳 is out of the case's jurisdiction"
         );
-        assert_eq!(m.named(["the police said"]).len(), 0, "short ASCII names are not looked for");
+        assert_eq!(
+            m.named(["the police said"]).len(),
+            0,
+            "short ASCII names are not looked for"
+        );
         assert_eq!(m.named(["ZhangWei took money"]).len(), 1);
-        assert_eq!(m.named(["zhangweiming"]).len(), 0, "ASCII names match whole words");
+        assert_eq!(
+            m.named(["zhangweiming"]).len(),
+            0,
+            "ASCII names match whole words"
+        );
         assert_eq!(m.named(["李华说"]).len(), 1, "aliases fold too");
     }
 }

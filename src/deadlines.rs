@@ -130,11 +130,7 @@ struct Plan<'a> {
     payload: Payload,
 }
 
-fn plan_for<'a>(
-    case: &'a DueCase,
-    kind: NoticeKind,
-    config: &Config,
-) -> Option<Plan<'a>> {
+fn plan_for<'a>(case: &'a DueCase, kind: NoticeKind, config: &Config) -> Option<Plan<'a>> {
     let step = crate::casework::deadline_step(&case.state)?;
     let handling = if case.handling == "home" {
         config.triage.home.clone().filter(|h| !h.is_empty())?
@@ -172,7 +168,11 @@ fn plan_for<'a>(
 const PAGE: i64 = 500;
 
 /// Records the reminders and escalations due at `now` (each once), with their events and mail.
-pub async fn sweep(store: &Store, config: &Config, now: DateTime<Utc>) -> anyhow::Result<SweepReport> {
+pub async fn sweep(
+    store: &Store,
+    config: &Config,
+    now: DateTime<Utc>,
+) -> anyhow::Result<SweepReport> {
     let calendar = WorkCalendar::embedded();
     let settings = &config.deadlines;
     let now_text = utc_text(now);
@@ -180,7 +180,16 @@ pub async fn sweep(store: &Store, config: &Config, now: DateTime<Utc>) -> anyhow
     if settings.escalate {
         // Deadlines before now (a deadline at 18:00 has passed at 18:00:01).
         let due = |c: &DueCase| c.due_at < now_text;
-        let (n, mails) = sweep_kind(store, config, NoticeKind::Escalated, None, &now_text, &now_text, due).await?;
+        let (n, mails) = sweep_kind(
+            store,
+            config,
+            NoticeKind::Escalated,
+            None,
+            &now_text,
+            &now_text,
+            due,
+        )
+        .await?;
         report.escalated += n;
         report.mails += mails;
     }
@@ -191,7 +200,16 @@ pub async fn sweep(store: &Store, config: &Config, now: DateTime<Utc>) -> anyhow
             DateTime::parse_from_rfc3339(&c.due_at)
                 .is_ok_and(|due| remind_at(calendar, due, n) <= now && due > now)
         };
-        let (n, mails) = sweep_kind(store, config, NoticeKind::Reminded, Some(&now_text), &horizon, &now_text, due).await?;
+        let (n, mails) = sweep_kind(
+            store,
+            config,
+            NoticeKind::Reminded,
+            Some(&now_text),
+            &horizon,
+            &now_text,
+            due,
+        )
+        .await?;
         report.reminded += n;
         report.mails += mails;
     }
@@ -220,7 +238,9 @@ async fn sweep_kind(
     let mut total = (0, 0);
     let mut after: Option<(String, i64)> = None;
     loop {
-        let page = store.cases_due(from, until, kind, after.as_ref(), PAGE).await?;
+        let page = store
+            .cases_due(from, until, kind, after.as_ref(), PAGE)
+            .await?;
         let plans: Vec<Plan> = page
             .iter()
             .filter(|c| due(c))
@@ -354,7 +374,13 @@ mod tests {
         // Saturday before 春节, deadlines up to the first day after it.
         let now = t("2026-02-14T19:00:00+08:00").with_timezone(&Utc);
         let h = reminder_horizon(cal, now, 1);
-        assert!(h >= t("2026-02-24T18:00:00+08:00").with_timezone(&Utc), "{h}");
-        assert!(h < t("2026-02-27T00:00:00+08:00").with_timezone(&Utc), "{h}");
+        assert!(
+            h >= t("2026-02-24T18:00:00+08:00").with_timezone(&Utc),
+            "{h}"
+        );
+        assert!(
+            h < t("2026-02-27T00:00:00+08:00").with_timezone(&Utc),
+            "{h}"
+        );
     }
 }

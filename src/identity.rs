@@ -103,7 +103,9 @@ impl IdentityError {
             IdentityError::MissingKey(id) => {
                 format!("缺少举报人身份密钥 {id}：请恢复保存该密钥的密钥文件（或 TIPLINE_IDENTITY_KEY）")
             }
-            IdentityError::Damaged(c) => format!("举报人身份密文（{c}）无法解密：已损坏或不属于该记录"),
+            IdentityError::Damaged(c) => {
+                format!("举报人身份密文（{c}）无法解密：已损坏或不属于该记录")
+            }
             IdentityError::Config(m) => format!("举报人身份密钥配置有误：{m}"),
         }
     }
@@ -203,7 +205,8 @@ fn parse_keys(text: &str) -> Result<Keys, IdentityError> {
             return Err(bad(format!("unknown entry `{name}`")));
         }
     }
-    let index = index.ok_or_else(|| bad("no `index = <hex>` entry (the blind-index key)".into()))?;
+    let index =
+        index.ok_or_else(|| bad("no `index = <hex>` entry (the blind-index key)".into()))?;
     if keys.is_empty() {
         return Err(bad("no `key <id> = <hex>` entry".into()));
     }
@@ -268,9 +271,8 @@ impl Keyring {
         match std::fs::read_to_string(file) {
             Ok(text) => {
                 let text = Zeroizing::new(text);
-                let mut keys = parse_keys(&text).map_err(|e| {
-                    IdentityError::Config(format!("{}: {e}", file.display()))
-                })?;
+                let mut keys = parse_keys(&text)
+                    .map_err(|e| IdentityError::Config(format!("{}: {e}", file.display())))?;
                 keys.modified = modified(file);
                 warn_if_readable_by_others(file);
                 Ok(Keyring::new(source, keys, false))
@@ -377,7 +379,13 @@ impl Keyring {
 
     /// Every key id held.
     pub fn ids(&self) -> Vec<u32> {
-        self.keys.read().expect("not poisoned").keys.keys().copied().collect()
+        self.keys
+            .read()
+            .expect("not poisoned")
+            .keys
+            .keys()
+            .copied()
+            .collect()
     }
 
     /// A sealer bound to the current key: every value of one row or batch is sealed under one id.
@@ -419,7 +427,12 @@ impl Keyring {
     }
 
     /// Opens a sealed text value (base64 in a text column).
-    pub fn open_text(&self, column: Column, row: &str, sealed: &str) -> Result<String, IdentityError> {
+    pub fn open_text(
+        &self,
+        column: Column,
+        row: &str,
+        sealed: &str,
+    ) -> Result<String, IdentityError> {
         use base64::Engine;
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(sealed)
@@ -493,7 +506,10 @@ impl Keyring {
             }
         }
         write_private(&old_path, &retired.text(), false).map_err(|e| {
-            anyhow::anyhow!("cannot write the retired keys to {}: {e}", old_path.display())
+            anyhow::anyhow!(
+                "cannot write the retired keys to {}: {e}",
+                old_path.display()
+            )
         })?;
         write_private(path, &keys.text(), false)
             .map_err(|e| anyhow::anyhow!("cannot write the key file {}: {e}", path.display()))?;
@@ -549,7 +565,8 @@ impl Sealer {
 
 /// The key id written in a sealed value.
 pub fn key_id(sealed: &[u8]) -> Option<u32> {
-    (sealed.len() >= HEADER_LEN).then(|| u32::from_be_bytes([sealed[1], sealed[2], sealed[3], sealed[4]]))
+    (sealed.len() >= HEADER_LEN)
+        .then(|| u32::from_be_bytes([sealed[1], sealed[2], sealed[3], sealed[4]]))
 }
 
 fn associated_data(column: Column, row: &str) -> String {
@@ -575,15 +592,22 @@ mod tests {
     #[test]
     fn a_value_opens_only_in_its_own_row_and_column() {
         let keys = Keyring::generate_ephemeral();
-        let sealed = keys.sealer().seal_text(Column::ReporterPhone, "7", "13912345678");
+        let sealed = keys
+            .sealer()
+            .seal_text(Column::ReporterPhone, "7", "13912345678");
         assert!(!sealed.contains("1391234"));
-        assert_eq!(keys.open_text(Column::ReporterPhone, "7", &sealed).unwrap(), "13912345678");
+        assert_eq!(
+            keys.open_text(Column::ReporterPhone, "7", &sealed).unwrap(),
+            "13912345678"
+        );
         assert!(matches!(
             keys.open_text(Column::ReporterPhone, "8", &sealed),
             Err(IdentityError::Damaged(_))
         ));
         assert!(keys.open_text(Column::ReporterName, "7", &sealed).is_err());
-        assert!(keys.open_text(Column::ReporterName, "7", "not base64!").is_err());
+        assert!(keys
+            .open_text(Column::ReporterName, "7", "not base64!")
+            .is_err());
         assert!(keys.open(Column::RawBytes, "7", b"short").is_err());
     }
 
@@ -611,7 +635,10 @@ mod tests {
             .join(";");
         assert!(parse_keys(&one_line).is_ok());
         for bad in ["", "index = 00", "key 1 = zz", "index = 12;key 0 = 12"] {
-            assert!(matches!(parse_keys(bad), Err(IdentityError::Config(_))), "{bad}");
+            assert!(
+                matches!(parse_keys(bad), Err(IdentityError::Config(_))),
+                "{bad}"
+            );
         }
     }
 
@@ -620,9 +647,15 @@ mod tests {
         let a = Keyring::generate_ephemeral();
         let b = Keyring::generate_ephemeral();
         let sealed = a.sealer().seal(Column::RawBytes, "1", b"x");
-        assert!(matches!(b.open(Column::RawBytes, "1", &sealed), Err(IdentityError::Damaged(_))));
+        assert!(matches!(
+            b.open(Column::RawBytes, "1", &sealed),
+            Err(IdentityError::Damaged(_))
+        ));
         let mut other = sealed.clone();
         other[1..5].copy_from_slice(&9u32.to_be_bytes());
-        assert!(matches!(b.open(Column::RawBytes, "1", &other), Err(IdentityError::MissingKey(9))));
+        assert!(matches!(
+            b.open(Column::RawBytes, "1", &other),
+            Err(IdentityError::MissingKey(9))
+        ));
     }
 }

@@ -59,7 +59,10 @@ impl Indexer {
         let mut applied = self.index.applied_seq()?.unwrap_or(0);
         let mut indexed = 0;
         loop {
-            let events = self.store.event_marks_after(applied, EVENTS_PER_STEP).await?;
+            let events = self
+                .store
+                .event_marks_after(applied, EVENTS_PER_STEP)
+                .await?;
             let Some(last) = events.last() else { break };
             let last_seq = last.seq;
             let mut report_ids: BTreeSet<i64> = events.iter().filter_map(|e| e.report_id).collect();

@@ -9,8 +9,8 @@ mod channels;
 mod cli;
 mod config;
 mod conflict;
-mod identity;
 mod deadlines;
+mod identity;
 mod indexer;
 mod ingest;
 mod mail;
@@ -229,9 +229,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Reindex => cli::search::reindex(config).await.map(|_| 0),
         Command::Keys { command } => cli::keys::run(config, command).await,
         Command::User { command } => cli::users::user(config, command).await.map(|_| 0),
-        Command::Exclusions { command } => {
-            cli::users::exclusions(config, command).await.map(|_| 0)
-        }
+        Command::Exclusions { command } => cli::users::exclusions(config, command).await.map(|_| 0),
         Command::Token { command } => cli::users::token(config, command).await.map(|_| 0),
         Command::Outbox { command } => cli::outbox::run(config, command).await,
         Command::Mail { command } => cli::mail::run(config, command).await,

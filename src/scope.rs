@@ -55,7 +55,11 @@ impl Scope {
 
     /// True when the case is visible (its place only: exclusions are the caller's check).
     pub fn sees_case(&self, case: &CaseRow) -> bool {
-        self.sees(&case.handling, case.locus.as_deref(), case.transfer.as_deref())
+        self.sees(
+            &case.handling,
+            case.locus.as_deref(),
+            case.transfer.as_deref(),
+        )
     }
 
     /// True when a case handled at `handling`, placed at `locus`, transferred to `transfer`, is

@@ -87,7 +87,10 @@ async fn status(store: &Store, json: bool) -> anyhow::Result<()> {
         println!("key {id}: {n} values{notes}");
     }
     if status.clear > 0 {
-        println!("in clear: {} values (sealed at the next start)", status.clear);
+        println!(
+            "in clear: {} values (sealed at the next start)",
+            status.clear
+        );
     }
     Ok(())
 }

@@ -446,8 +446,9 @@ pub async fn enqueue_batch(
             .pointer("/routing/referrals")
             .and_then(|r| serde_json::from_value(r.clone()).ok())
             .unwrap_or_default();
-        let categories =
-            category_labels(&serde_json::from_str::<Vec<String>>(&case.categories).unwrap_or_default());
+        let categories = category_labels(
+            &serde_json::from_str::<Vec<String>>(&case.categories).unwrap_or_default(),
+        );
         let common = Payload {
             case_no: case_no.to_string(),
             case_id,

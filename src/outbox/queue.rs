@@ -31,7 +31,9 @@ pub(super) async fn insert(
                 sql.push_str(", ");
             }
             let b = i * INSERT_COLUMNS;
-            let params: Vec<String> = (1..=INSERT_COLUMNS).map(|c| format!("${}", b + c)).collect();
+            let params: Vec<String> = (1..=INSERT_COLUMNS)
+                .map(|c| format!("${}", b + c))
+                .collect();
             sql.push_str(&format!("({})", params.join(", ")));
         }
         sql.push_str(" ON CONFLICT (dedup_key) DO NOTHING");
@@ -173,7 +175,11 @@ pub(crate) async fn claim_raw(
     for row in rows {
         let dedup_key: String = row.try_get("dedup_key")?;
         // A receipt's payload is sealed (the reporter's address); opened only to send it.
-        let sealed = row.try_get::<Option<i64>, _>("key_id").ok().flatten().is_some();
+        let sealed = row
+            .try_get::<Option<i64>, _>("key_id")
+            .ok()
+            .flatten()
+            .is_some();
         let payload = match store.open_text_column(
             &row,
             "payload",

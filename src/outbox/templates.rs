@@ -211,7 +211,10 @@ mod tests {
             ..Payload::default()
         };
         // The monthly tables are about a month, not a case.
-        for kind in MailKind::ALL.into_iter().filter(|k| *k != MailKind::MonthlyReport) {
+        for kind in MailKind::ALL
+            .into_iter()
+            .filter(|k| *k != MailKind::MonthlyReport)
+        {
             let r = render(kind, &p, "某市应急管理局举报受理中心", "2024年5月6日");
             assert!(r.subject.contains("TL2024000001"), "{kind:?}");
             assert!(r.body.contains("TL2024000001"), "{kind:?}");

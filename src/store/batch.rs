@@ -477,7 +477,13 @@ impl Store {
         insert_rows(
             &mut tx,
             "report_raw",
-            &["report_id", "content_type", "payload", "payload_bytes", "key_id"],
+            &[
+                "report_id",
+                "content_type",
+                "payload",
+                "payload_bytes",
+                "key_id",
+            ],
             raw_rows,
         )
         .await?;
@@ -549,8 +555,10 @@ impl Store {
         )
         .await?;
         self.upsert_subjects(&mut tx, items, &now).await?;
-        let exclusions: Vec<super::Exclusion> =
-            items.iter().flat_map(|i| i.exclusions.iter().cloned()).collect();
+        let exclusions: Vec<super::Exclusion> = items
+            .iter()
+            .flat_map(|i| i.exclusions.iter().cloned())
+            .collect();
         super::exclusions::insert_exclusions(&mut tx, &exclusions, &now).await?;
         // Mail the batch causes (receipts, referral letters, notices), in the same transaction.
         let case_nos: Vec<&str> = stored.iter().map(|s| s.case_no.as_str()).collect();

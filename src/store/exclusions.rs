@@ -53,12 +53,15 @@ impl Store {
 
     /// Every active user with their aliases, compiled for matching.
     pub async fn conflict_matcher(&self, home: Option<&str>) -> anyhow::Result<Matcher> {
-        let users = sqlx::query("SELECT id, name, role, jurisdiction FROM users WHERE disabled = 0 ORDER BY id")
-            .fetch_all(self.pool())
-            .await?;
-        let aliases = sqlx::query("SELECT user_id, alias FROM user_aliases ORDER BY user_id, alias")
-            .fetch_all(self.pool())
-            .await?;
+        let users = sqlx::query(
+            "SELECT id, name, role, jurisdiction FROM users WHERE disabled = 0 ORDER BY id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let aliases =
+            sqlx::query("SELECT user_id, alias FROM user_aliases ORDER BY user_id, alias")
+                .fetch_all(self.pool())
+                .await?;
         let mut list: Vec<(User, Vec<String>)> = users
             .iter()
             .map(|r| Ok((user_from_row(r)?, Vec::new())))
@@ -127,7 +130,9 @@ impl Store {
     }
 
     /// Every exclusion with the user's name and the case's number, newest first.
-    pub async fn exclusions_list(&self) -> anyhow::Result<Vec<(serde_json::Value, super::CaseRow)>> {
+    pub async fn exclusions_list(
+        &self,
+    ) -> anyhow::Result<Vec<(serde_json::Value, super::CaseRow)>> {
         let rows = sqlx::query(
             "SELECT x.case_id, x.user_id, u.name, x.report_id, x.matched, x.created_at FROM exclusions x \
              JOIN users u ON u.id = x.user_id ORDER BY x.created_at DESC, x.case_id, x.user_id",

@@ -307,7 +307,9 @@ impl Store {
                                 clear_texts.insert(*name, text);
                                 Value::Text(Some(sealed))
                             }
-                            (Kind::Bytes, Some(c)) => Value::Bytes(Some(sealer.seal(*column, &rk, &c))),
+                            (Kind::Bytes, Some(c)) => {
+                                Value::Bytes(Some(sealer.seal(*column, &rk, &c)))
+                            }
                         });
                     }
                     if !readable {

@@ -8,31 +8,31 @@
 mod audit;
 mod batch;
 mod cases;
-mod exclusions;
-mod identity;
 mod deadlines;
+mod exclusions;
+mod extensions;
+mod identity;
 mod read;
 mod sessions;
-mod extensions;
 mod stats;
 mod users;
 mod web;
 
 pub use batch::{Attachment, BatchItem, CaseLink, NewCase, SubjectRef};
 pub use cases::{CaseEditError, QueueFilter, StepApplyError};
-pub use exclusions::{exclusion, Exclusion};
-pub use identity::rejected_row_key;
-pub use extensions::{decision_label, ExtensionError};
 pub use deadlines::{claim_notice, notice_event, DueCase, NoticeKind};
+pub use exclusions::{exclusion, Exclusion};
+pub use extensions::{decision_label, ExtensionError};
+pub use identity::rejected_row_key;
 pub use read::{CaseRow, ExportRow, ReportRow};
 pub use stats::{CaseFact, StepFact, Subtree};
 pub use users::{Role, User};
 pub use web::FileRow;
 
+use crate::identity::Keyring;
 use anyhow::Context;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
-use crate::identity::Keyring;
 use std::sync::{Arc, Mutex};
 
 /// Which database is behind the pool.
@@ -77,7 +77,11 @@ impl Store {
     }
 
     /// Connects, runs the migrations, and prepares id allocation.
-    async fn connect(url: &str, case_prefix: &str, identity: Arc<Keyring>) -> anyhow::Result<Store> {
+    async fn connect(
+        url: &str,
+        case_prefix: &str,
+        identity: Arc<Keyring>,
+    ) -> anyhow::Result<Store> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Backend::Postgres

@@ -768,7 +768,8 @@ async fn queue(
         .latest_extensions(&ids)
         .await
         .map_err(|e| ApiError::internal(&e))?;
-    let keys: Vec<(i64, Option<&str>)> = cases.iter().map(|c| (c.id, c.due_at.as_deref())).collect();
+    let keys: Vec<(i64, Option<&str>)> =
+        cases.iter().map(|c| (c.id, c.due_at.as_deref())).collect();
     let notices = app
         .store
         .current_notices(&keys)
@@ -982,11 +983,10 @@ async fn reveal_identity(
             "only officers of the handling jurisdiction may see the reporter's identity",
         ));
     }
-    let identity = app
-        .store
-        .reporter_identity(id)
-        .await
-        .map_err(|e| match e.downcast_ref::<crate::identity::IdentityError>() {
+    let identity =
+        app.store.reporter_identity(id).await.map_err(|e| match e
+            .downcast_ref::<crate::identity::IdentityError>()
+        {
             Some(ie) => ApiError::identity(ie),
             None => ApiError::internal(&e),
         })?;
@@ -1004,10 +1004,7 @@ async fn reveal_identity(
 }
 
 /// The admin's list of exclusions for conflict of interest (cases in the admin's subtree).
-async fn admin_exclusions(
-    app: web::Data<App>,
-    user: AuthUser,
-) -> Result<HttpResponse, ApiError> {
+async fn admin_exclusions(app: web::Data<App>, user: AuthUser) -> Result<HttpResponse, ApiError> {
     if user.0.role != crate::store::Role::Admin {
         return Err(ApiError::forbidden(
             "只有系统管理员可以查看回避记录",

@@ -90,7 +90,13 @@ pub async fn login(
     {
         tracing::warn!(user.name = %name, client = %client, "login refused: too many failures");
         app.store
-            .audit(&name, "login_blocked", None, None, serde_json::json!({"client": client}))
+            .audit(
+                &name,
+                "login_blocked",
+                None,
+                None,
+                serde_json::json!({"client": client}),
+            )
             .await
             .map_err(internal)?;
         let minutes = (wait + 59) / 60;
@@ -112,7 +118,13 @@ pub async fn login(
             .await
             .map_err(internal)?;
         app.store
-            .audit(&name, "login_failed", None, None, serde_json::json!({"client": client}))
+            .audit(
+                &name,
+                "login_failed",
+                None,
+                None,
+                serde_json::json!({"client": client}),
+            )
             .await
             .map_err(internal)?;
         return Err(ApiError::new(
@@ -122,7 +134,10 @@ pub async fn login(
             "wrong name or password",
         ));
     };
-    app.store.clear_login_failures(&name).await.map_err(internal)?;
+    app.store
+        .clear_login_failures(&name)
+        .await
+        .map_err(internal)?;
     let lifetime = chrono::Duration::hours(settings.absolute_hours.max(1));
     let session = app
         .store
@@ -130,7 +145,13 @@ pub async fn login(
         .await
         .map_err(internal)?;
     app.store
-        .audit(&user.name, "login", None, None, serde_json::json!({"client": client}))
+        .audit(
+            &user.name,
+            "login",
+            None,
+            None,
+            serde_json::json!({"client": client}),
+        )
         .await
         .map_err(internal)?;
     tracing::info!(user.name = %user.name, "login");
@@ -139,7 +160,9 @@ pub async fn login(
         .same_site(SameSite::Strict)
         .path("/")
         .secure(settings.secure_cookie)
-        .max_age(actix_web::cookie::time::Duration::seconds(lifetime.num_seconds()))
+        .max_age(actix_web::cookie::time::Duration::seconds(
+            lifetime.num_seconds(),
+        ))
         .finish();
     Ok(LoggedIn {
         user,
@@ -182,9 +205,7 @@ impl FromRequest for SessionUser {
                 .app_data::<web::Data<App>>()
                 .cloned()
                 .ok_or_else(ApiError::unauthorized)?;
-            let token = req
-                .cookie(COOKIE)
-                .ok_or_else(ApiError::unauthorized)?;
+            let token = req.cookie(COOKIE).ok_or_else(ApiError::unauthorized)?;
             let (user, csrf) = live_session(&app, token.value()).await?;
             req.extensions_mut().insert(SessionCsrf(csrf));
             Ok(SessionUser(user))
@@ -250,7 +271,8 @@ pub(super) fn from_cookie(
     })
 }
 
-type BodyReader = Box<dyn FnOnce(usize) -> Pin<Box<dyn Future<Output = Result<web::Bytes, ApiError>>>>>;
+type BodyReader =
+    Box<dyn FnOnce(usize) -> Pin<Box<dyn Future<Output = Result<web::Bytes, ApiError>>>>>;
 
 /// Takes the request body to read it here and puts a stream in its place that yields the same
 /// bytes to the handler once read.
@@ -261,8 +283,9 @@ fn tee_body(payload: &mut Payload) -> BodyReader {
         rx.await
             .map_err(|_| actix_web::error::PayloadError::Incomplete(None))
     });
-    let boxed: Pin<Box<dyn futures::Stream<Item = Result<web::Bytes, actix_web::error::PayloadError>>>> =
-        Box::pin(replay);
+    let boxed: Pin<
+        Box<dyn futures::Stream<Item = Result<web::Bytes, actix_web::error::PayloadError>>>,
+    > = Box::pin(replay);
     *payload = Payload::from(boxed);
     Box::new(move |limit| {
         Box::pin(async move {
@@ -337,11 +360,7 @@ async fn post_session(
     Ok(HttpResponse::Ok().cookie(done.cookie).json(view))
 }
 
-async fn get_session(
-    app: web::Data<App>,
-    user: AuthUser,
-    req: HttpRequest,
-) -> HttpResponse {
+async fn get_session(app: web::Data<App>, user: AuthUser, req: HttpRequest) -> HttpResponse {
     HttpResponse::Ok().json(who(&app, &user.0, csrf_token_of(&req).as_deref()))
 }
 

@@ -97,13 +97,48 @@ const OUTSIDE: [(&str, &str); 4] = [
 const CASE_ENDPOINTS: [(&str, &str, u16, [u16; 4]); 10] = [
     ("GET", "/api/v1/cases/{case}", 404, [200, 200, 200, 200]),
     ("GET", "/api/v1/reports/{report}", 404, [200, 200, 200, 200]),
-    ("GET", "/api/v1/subjects/{subject}", 404, [200, 200, 200, 200]),
-    ("POST", "/api/v1/cases/{case}/merge", 404, [403, 409, 403, 409]),
-    ("POST", "/api/v1/cases/{case}/split", 404, [403, 409, 403, 409]),
-    ("POST", "/api/v1/cases/{case}/transitions", 404, [403, 409, 403, 409]),
-    ("POST", "/api/v1/reports/{report}/reveal", 404, [403, REVEAL, 403, REVEAL]),
-    ("GET", "/api/v1/cases/{case}/extensions", 404, [200, 200, 200, 200]),
-    ("POST", "/api/v1/cases/{case}/extensions", 404, [403, handling(400), 403, handling(400)]),
+    (
+        "GET",
+        "/api/v1/subjects/{subject}",
+        404,
+        [200, 200, 200, 200],
+    ),
+    (
+        "POST",
+        "/api/v1/cases/{case}/merge",
+        404,
+        [403, 409, 403, 409],
+    ),
+    (
+        "POST",
+        "/api/v1/cases/{case}/split",
+        404,
+        [403, 409, 403, 409],
+    ),
+    (
+        "POST",
+        "/api/v1/cases/{case}/transitions",
+        404,
+        [403, 409, 403, 409],
+    ),
+    (
+        "POST",
+        "/api/v1/reports/{report}/reveal",
+        404,
+        [403, REVEAL, 403, REVEAL],
+    ),
+    (
+        "GET",
+        "/api/v1/cases/{case}/extensions",
+        404,
+        [200, 200, 200, 200],
+    ),
+    (
+        "POST",
+        "/api/v1/cases/{case}/extensions",
+        404,
+        [403, handling(400), 403, handling(400)],
+    ),
     (
         "POST",
         "/api/v1/cases/{case}/extensions/1/decision",
@@ -148,17 +183,52 @@ const GENERAL_ENDPOINTS: [(&str, &str, [u16; 4], u16); 30] = [
     ("GET", "/api/v1/stats/monthly", [200, 200, 200, 200], 401),
     ("GET", "/api/v1/stats", [200, 200, 200, 200], 401),
     ("GET", "/api/v1/stats?by=nothing", [400, 400, 400, 400], 401),
-    ("GET", "/api/v1/reports/monthly.xlsx?month=2024-04", [403, 403, 200, 200], 401),
-    ("GET", "/api/v1/channels/12345/replies", [200, 200, 200, 200], 401),
-    ("GET", "/api/v1/channels/12345/replies?since=0", [200, 200, 200, 200], 401),
+    (
+        "GET",
+        "/api/v1/reports/monthly.xlsx?month=2024-04",
+        [403, 403, 200, 200],
+        401,
+    ),
+    (
+        "GET",
+        "/api/v1/channels/12345/replies",
+        [200, 200, 200, 200],
+        401,
+    ),
+    (
+        "GET",
+        "/api/v1/channels/12345/replies?since=0",
+        [200, 200, 200, 200],
+        401,
+    ),
     ("POST", "/api/v1/triage/preview", [200, 200, 200, 200], 401),
     // A re-sent envelope answers with the first report.
     ("POST", "/api/v1/reports", [200, 200, 200, 200], 401),
     // Without the order's and the call's numbers: refused after authentication.
-    ("POST", "/api/v1/channels/12345/orders", [400, 400, 400, 400], 401),
-    ("POST", "/api/v1/channels/12350/calls", [400, 400, 400, 400], 401),
-    ("GET", "/api/v1/receipts/23456789ABCDEFGH", [404, 404, 404, 404], 404),
-    ("POST", "/api/v1/receipts/23456789ABCDEFGH", [404, 404, 404, 404], 404),
+    (
+        "POST",
+        "/api/v1/channels/12345/orders",
+        [400, 400, 400, 400],
+        401,
+    ),
+    (
+        "POST",
+        "/api/v1/channels/12350/calls",
+        [400, 400, 400, 400],
+        401,
+    ),
+    (
+        "GET",
+        "/api/v1/receipts/23456789ABCDEFGH",
+        [404, 404, 404, 404],
+        404,
+    ),
+    (
+        "POST",
+        "/api/v1/receipts/23456789ABCDEFGH",
+        [404, 404, 404, 404],
+        404,
+    ),
     ("GET", "/api/v1/session", [200, 200, 200, 200], 401),
     // A login without a password: refused before any name is looked up or counted.
     ("POST", "/api/v1/session", [400, 400, 400, 400], 400),
@@ -318,7 +388,10 @@ fn access_table(backend: Backend) {
         }
     }
     let server = dep.serve();
-    let c = Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let c = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let stored: Vec<Stored> = CASES
         .iter()
         .map(|(id, _, text)| post_report(&c, &server, &intake, &format!("ACCESS-{id}"), text))
@@ -330,12 +403,29 @@ fn access_table(backend: Backend) {
     // which the stored key leaves out); D is seen by none of the users.
     let mut subjects: Vec<String> = CASES.iter().map(|c| c.1.to_string()).collect();
     for (i, s) in stored.iter().take(3).enumerate() {
-        let (_, body) = send(&c, "GET", &server.url(&format!("/api/v1/cases/{}", s.case)), &admin, None);
+        let (_, body) = send(
+            &c,
+            "GET",
+            &server.url(&format!("/api/v1/cases/{}", s.case)),
+            &admin,
+            None,
+        );
         handling.push(body["case"]["handling"].as_str().unwrap_or("").to_string());
-        subjects[i] = body["case"]["subject_name"].as_str().unwrap_or("").to_string();
+        subjects[i] = body["case"]["subject_name"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
     }
-    assert_eq!(handling, ["210302", "210371", "210303"], "{backend:?}: case placements");
-    assert_eq!(&subjects[..3], CASES[..3].iter().map(|c| c.1).collect::<Vec<_>>(), "{backend:?}: subjects");
+    assert_eq!(
+        handling,
+        ["210302", "210371", "210303"],
+        "{backend:?}: case placements"
+    );
+    assert_eq!(
+        &subjects[..3],
+        CASES[..3].iter().map(|c| c.1).collect::<Vec<_>>(),
+        "{backend:?}: subjects"
+    );
     wait_indexed(&c, &server, &tokens[&("province", "admin")], 3);
 
     let mut user = 0;
@@ -351,11 +441,19 @@ fn access_table(backend: Backend) {
                         .replace("{subject}", subject);
                     let body = match (method, template) {
                         ("GET", _) => None,
-                        (_, t) if t.ends_with("/merge") => Some(json!({"into": s.case, "reason": "表格测试"})),
-                        (_, t) if t.ends_with("/split") => Some(json!({"report_ids": [s.report], "reason": "表格测试"})),
+                        (_, t) if t.ends_with("/merge") => {
+                            Some(json!({"into": s.case, "reason": "表格测试"}))
+                        }
+                        (_, t) if t.ends_with("/split") => {
+                            Some(json!({"report_ids": [s.report], "reason": "表格测试"}))
+                        }
                         (_, t) if t.ends_with("/transitions") => Some(json!({"action": "close"})),
-                        (_, t) if t.ends_with("/reveal") => Some(json!({"reason": "表格测试：核实"})),
-                        (_, t) if t.ends_with("/extensions") => Some(json!({"days": 0, "reason": "表格测试"})),
+                        (_, t) if t.ends_with("/reveal") => {
+                            Some(json!({"reason": "表格测试：核实"}))
+                        }
+                        (_, t) if t.ends_with("/extensions") => {
+                            Some(json!({"days": 0, "reason": "表格测试"}))
+                        }
                         (_, t) if t.ends_with("/decision") => Some(json!({"approve": true})),
                         _ => None,
                     };
@@ -367,7 +465,8 @@ fn access_table(backend: Backend) {
                             status => status,
                         },
                     };
-                    let (status, answer) = send(&c, method, &server.url(&path), &auth, body.as_ref());
+                    let (status, answer) =
+                        send(&c, method, &server.url(&path), &auth, body.as_ref());
                     assert_eq!(
                         status, want,
                         "{backend:?} {level} {role} {method} {template} on case {}: {answer}",
@@ -383,8 +482,12 @@ fn access_table(backend: Backend) {
                 }
                 let client = if limited(path) { &own } else { &c };
                 let body = general_body(method, path);
-                let (status, answer) = send(client, method, &server.url(path), &auth, body.as_ref());
-                assert_eq!(status, per_role[r], "{backend:?} {level} {role} {method} {path}: {answer}");
+                let (status, answer) =
+                    send(client, method, &server.url(path), &auth, body.as_ref());
+                assert_eq!(
+                    status, per_role[r],
+                    "{backend:?} {level} {role} {method} {path}: {answer}"
+                );
             }
             let outside_code = OUTSIDE.iter().find(|o| o.0 == level).unwrap().1;
             let own_code = LEVELS.iter().find(|l| l.0 == level).unwrap().1;
@@ -392,16 +495,35 @@ fn access_table(backend: Backend) {
                 for (code, want) in [(own_code, inside[r]), (outside_code, outside[r])] {
                     let path = template.replace("{j}", code);
                     let (status, answer) = send(&c, "GET", &server.url(&path), &auth, None);
-                    assert_eq!(status, want, "{backend:?} {level} {role} GET {path}: {answer}");
+                    assert_eq!(
+                        status, want,
+                        "{backend:?} {level} {role} GET {path}: {answer}"
+                    );
                 }
             }
             // The lists hold exactly the cases in scope; the transferred case is in no queue.
             let (_, queue) = send(&c, "GET", &server.url("/api/v1/queue"), &auth, None);
-            let (_, search) = send(&c, "GET", &server.url("/api/v1/search?limit=100"), &auth, None);
+            let (_, search) = send(
+                &c,
+                "GET",
+                &server.url("/api/v1/search?limit=100"),
+                &auth,
+                None,
+            );
             for (i, s) in stored.iter().enumerate() {
                 let visible = sees[i] != N;
-                assert_eq!(listed(&search, "hits").contains(&s.case), visible, "{backend:?} {level} {role} search {}", CASES[i].0);
-                assert_eq!(listed(&queue, "cases").contains(&s.case), visible && i < 3, "{backend:?} {level} {role} queue {}", CASES[i].0);
+                assert_eq!(
+                    listed(&search, "hits").contains(&s.case),
+                    visible,
+                    "{backend:?} {level} {role} search {}",
+                    CASES[i].0
+                );
+                assert_eq!(
+                    listed(&queue, "cases").contains(&s.case),
+                    visible && i < 3,
+                    "{backend:?} {level} {role} queue {}",
+                    CASES[i].0
+                );
             }
         }
     }
@@ -409,8 +531,17 @@ fn access_table(backend: Backend) {
     for (method, path, _, anonymous) in GENERAL_ENDPOINTS {
         let client = if limited(path) { &own } else { &c };
         let body = general_body(method, path);
-        let (status, _) = send(client, method, &server.url(path), &Auth::None, body.as_ref());
-        assert_eq!(status, anonymous, "{backend:?} no credentials: {method} {path}");
+        let (status, _) = send(
+            client,
+            method,
+            &server.url(path),
+            &Auth::None,
+            body.as_ref(),
+        );
+        assert_eq!(
+            status, anonymous,
+            "{backend:?} no credentials: {method} {path}"
+        );
     }
     for (template, _, _, anonymous) in JURISDICTION_ENDPOINTS {
         let path = template.replace("{j}", "210300");
@@ -422,8 +553,17 @@ fn access_table(backend: Backend) {
             .replace("{case}", &stored[0].case.to_string())
             .replace("{report}", &stored[0].report.to_string())
             .replace("{subject}", CASES[0].1);
-        let (status, _) = send(&c, method, &server.url(&path), &Auth::None, Some(&json!({})));
-        assert_eq!(status, 401, "{backend:?} no credentials: {method} {template}");
+        let (status, _) = send(
+            &c,
+            method,
+            &server.url(&path),
+            &Auth::None,
+            Some(&json!({})),
+        );
+        assert_eq!(
+            status, 401,
+            "{backend:?} no credentials: {method} {template}"
+        );
     }
     let (status, _) = send(&c, "DELETE", &server.url("/api/v1/session"), &admin, None);
     assert_eq!(status, 200, "a bearer request is exempt from CSRF");
@@ -463,26 +603,55 @@ fn an_officer_named_in_a_report_is_excluded_from_its_case() {
         );
         wait_indexed(&c, &server, &colleague, 2);
         let get = |token: &str, path: &str| {
-            send(&c, "GET", &server.url(path), &Auth::Bearer(token.into()), None)
+            send(
+                &c,
+                "GET",
+                &server.url(path),
+                &Auth::Bearer(token.into()),
+                None,
+            )
         };
         let case_path = format!("/api/v1/cases/{}", named.case);
         let report_path = format!("/api/v1/reports/{}", named.report);
         assert_eq!(get(&colleague, &case_path).0, 200);
-        assert_eq!(get(&zhao, &case_path).0, 404, "{backend:?}: excluded from the case");
+        assert_eq!(
+            get(&zhao, &case_path).0,
+            404,
+            "{backend:?}: excluded from the case"
+        );
         assert_eq!(get(&zhao, &report_path).0, 404, "and from its reports");
         assert_eq!(get(&zhao, "/api/v1/subjects/安达安全培训学校").0, 404);
         assert_eq!(get(&zhao, &format!("/api/v1/cases/{}", other.case)).0, 200);
         for (path, body) in [
-            (format!("{case_path}/transitions"), json!({"action": "sign_for"})),
-            (format!("{case_path}/merge"), json!({"into": other.case, "reason": "x"})),
-            (format!("/api/v1/cases/{}/merge", other.case), json!({"into": named.case, "reason": "x"})),
+            (
+                format!("{case_path}/transitions"),
+                json!({"action": "sign_for"}),
+            ),
+            (
+                format!("{case_path}/merge"),
+                json!({"into": other.case, "reason": "x"}),
+            ),
+            (
+                format!("/api/v1/cases/{}/merge", other.case),
+                json!({"into": named.case, "reason": "x"}),
+            ),
             (format!("{report_path}/reveal"), json!({"reason": "x"})),
         ] {
-            let (status, _) = send(&c, "POST", &server.url(&path), &Auth::Bearer(zhao.clone()), Some(&body));
+            let (status, _) = send(
+                &c,
+                "POST",
+                &server.url(&path),
+                &Auth::Bearer(zhao.clone()),
+                Some(&body),
+            );
             assert_eq!(status, 404, "{backend:?}: no write either: {path}");
         }
         let (_, queue) = get(&zhao, "/api/v1/queue");
-        assert_eq!(listed(&queue, "cases"), vec![other.case], "not in the queue");
+        assert_eq!(
+            listed(&queue, "cases"),
+            vec![other.case],
+            "not in the queue"
+        );
         assert_eq!(queue["total"], 1, "not counted");
         assert_eq!(queue["counts"]["routed"], 1, "not counted per state");
         let (_, search) = get(&zhao, "/api/v1/search?q=培训学校");
@@ -500,7 +669,11 @@ fn an_officer_named_in_a_report_is_excluded_from_its_case() {
         assert_eq!(rows[0]["matched"], "赵铁柱");
         assert_eq!(rows[0]["case_id"], named.case);
         let (_, case) = get(&colleague, &case_path);
-        assert!(case["events"].as_array().unwrap().iter().any(|e| e["kind"] == "case.exclusion"));
+        assert!(case["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "case.exclusion"));
 
         // A later report naming the colleague joins the case: the case's exclusions grow.
         let joined = post_report(
@@ -516,11 +689,18 @@ fn an_officer_named_in_a_report_is_excluded_from_its_case() {
         let (status, out, err) = dep.run(&["user", "alias", "colleague", "周文斌"], "");
         assert_eq!(status, 0, "{err}");
         assert!(out.contains("excluded from 1 case"), "{out}");
-        assert_eq!(get(&colleague, &case_path).0, 404, "{backend:?}: backfilled");
+        assert_eq!(
+            get(&colleague, &case_path).0,
+            404,
+            "{backend:?}: backfilled"
+        );
         let (status, out, _) = dep.run(&["exclusions", "list"], "");
         assert_eq!(status, 0);
         assert_eq!(out.lines().count(), 2, "{out}");
-        assert!(out.contains("colleague") && out.contains("zhao") && !out.contains("qian"), "{out}");
+        assert!(
+            out.contains("colleague") && out.contains("zhao") && !out.contains("qian"),
+            "{out}"
+        );
     }
 }
 
@@ -578,23 +758,56 @@ fn people_log_in_for_a_cookie_and_unsafe_requests_need_its_csrf_token() {
         let me: Value = r.json().unwrap();
         assert_eq!(me["role"], "officer");
         assert_eq!(me["jurisdiction"], "210302");
-        assert!(me["jurisdiction_name"].as_str().unwrap().contains("铁东区"), "{me}");
+        assert!(
+            me["jurisdiction_name"].as_str().unwrap().contains("铁东区"),
+            "{me}"
+        );
         let csrf = me["csrf_token"].as_str().unwrap().to_string();
         let (status, who) = send(&c, "GET", &url, &Auth::Cookie(cookie.clone(), None), None);
-        assert_eq!((status, &who["name"], &who["csrf_token"]), (200, &json!("tiedong"), &json!(csrf)));
+        assert_eq!(
+            (status, &who["name"], &who["csrf_token"]),
+            (200, &json!("tiedong"), &json!(csrf))
+        );
 
         // Reads need no token; unsafe requests carry it (header or form field) or get 403.
         let case_url = server.url(&format!("/api/v1/cases/{case}"));
         let merge = server.url(&format!("/api/v1/cases/{case}/merge"));
         let body = json!({"into": case, "reason": "x"});
-        assert_eq!(send(&c, "GET", &case_url, &Auth::Cookie(cookie.clone(), None), None).0, 200);
-        let (status, refused) = send(&c, "POST", &merge, &Auth::Cookie(cookie.clone(), None), Some(&body));
-        assert_eq!((status, refused["code"].as_str()), (403, Some("csrf_failed")), "{backend:?}");
-        assert!(!refused["message"].as_str().unwrap().is_empty() && !refused["message_en"].as_str().unwrap().is_empty());
+        assert_eq!(
+            send(
+                &c,
+                "GET",
+                &case_url,
+                &Auth::Cookie(cookie.clone(), None),
+                None
+            )
+            .0,
+            200
+        );
+        let (status, refused) = send(
+            &c,
+            "POST",
+            &merge,
+            &Auth::Cookie(cookie.clone(), None),
+            Some(&body),
+        );
+        assert_eq!(
+            (status, refused["code"].as_str()),
+            (403, Some("csrf_failed")),
+            "{backend:?}"
+        );
+        assert!(
+            !refused["message"].as_str().unwrap().is_empty()
+                && !refused["message_en"].as_str().unwrap().is_empty()
+        );
         let wrong = Auth::Cookie(cookie.clone(), Some("0".repeat(csrf.len())));
         assert_eq!(send(&c, "POST", &merge, &wrong, Some(&body)).0, 403);
         let right = Auth::Cookie(cookie.clone(), Some(csrf.clone()));
-        assert_eq!(send(&c, "POST", &merge, &right, Some(&body)).0, 409, "past CSRF: the merge itself is refused");
+        assert_eq!(
+            send(&c, "POST", &merge, &right, Some(&body)).0,
+            409,
+            "past CSRF: the merge itself is refused"
+        );
         let form = |token: &str| {
             c.post(&merge)
                 .header("Cookie", format!("tipline_session={cookie}"))
@@ -605,10 +818,24 @@ fn people_log_in_for_a_cookie_and_unsafe_requests_need_its_csrf_token() {
                 .as_u16()
         };
         assert_eq!(form("nope"), 403);
-        assert_eq!(form(&csrf), 400, "the form field passes CSRF; the API then wants JSON");
+        assert_eq!(
+            form(&csrf),
+            400,
+            "the form field passes CSRF; the API then wants JSON"
+        );
 
         // Logout is unsafe too; afterwards the cookie is worth nothing.
-        assert_eq!(send(&c, "DELETE", &url, &Auth::Cookie(cookie.clone(), None), None).0, 403);
+        assert_eq!(
+            send(
+                &c,
+                "DELETE",
+                &url,
+                &Auth::Cookie(cookie.clone(), None),
+                None
+            )
+            .0,
+            403
+        );
         let r = c
             .delete(&url)
             .header("Cookie", format!("tipline_session={cookie}"))
@@ -616,21 +843,52 @@ fn people_log_in_for_a_cookie_and_unsafe_requests_need_its_csrf_token() {
             .send()
             .unwrap();
         assert_eq!(r.status().as_u16(), 200);
-        assert!(session_cookie(&r).1.contains("Max-Age=0"), "the browser drops the cookie");
-        assert_eq!(send(&c, "GET", &case_url, &Auth::Cookie(cookie.clone(), None), None).0, 401);
+        assert!(
+            session_cookie(&r).1.contains("Max-Age=0"),
+            "the browser drops the cookie"
+        );
+        assert_eq!(
+            send(
+                &c,
+                "GET",
+                &case_url,
+                &Auth::Cookie(cookie.clone(), None),
+                None
+            )
+            .0,
+            401
+        );
 
         // Failed logins: an unknown name and a wrong password answer alike.
         let login = |c: &Client, name: &str, password: &str| {
-            let r = c.post(&url).json(&json!({"name": name, "password": password})).send().unwrap();
+            let r = c
+                .post(&url)
+                .json(&json!({"name": name, "password": password}))
+                .send()
+                .unwrap();
             let status = r.status().as_u16();
-            let retry = r.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_string);
+            let retry = r
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
             (status, retry, r.json::<Value>().unwrap_or(Value::Null))
         };
         let (s1, _, unknown) = login(&client_from(10), "nobody", "whatever-1");
         let (s2, _, wrong) = login(&client_from(11), "anshan", "whatever-1");
         assert_eq!((s1, s2), (401, 401));
         assert_eq!(unknown, wrong, "no answer tells which names exist");
-        assert_eq!(send(&c, "POST", &url, &Auth::None, Some(&json!({"name": "anshan"}))).0, 400);
+        assert_eq!(
+            send(
+                &c,
+                "POST",
+                &url,
+                &Auth::None,
+                Some(&json!({"name": "anshan"}))
+            )
+            .0,
+            400
+        );
         // Per account name: five failures from five addresses, then even the right password waits.
         for octet in 12..16 {
             assert_eq!(login(&client_from(octet), "anshan", "whatever-2").0, 401);
@@ -645,13 +903,25 @@ fn people_log_in_for_a_cookie_and_unsafe_requests_need_its_csrf_token() {
             assert_eq!(login(&client_from(30), name, "whatever-3").0, 401);
         }
         assert_eq!(login(&client_from(30), "tiedong", PASSWORD).0, 429);
-        assert_eq!(login(&client_from(31), "tiedong", PASSWORD).0, 200, "other addresses may");
+        assert_eq!(
+            login(&client_from(31), "tiedong", PASSWORD).0,
+            200,
+            "other addresses may"
+        );
 
         server.kill();
         let (_, audit, _) = dep.run(&["audit", "--limit", "1000"], "");
-        for action in ["\"login\"", "\"login_failed\"", "\"login_blocked\"", "\"logout\""] {
+        for action in [
+            "\"login\"",
+            "\"login_failed\"",
+            "\"login_blocked\"",
+            "\"logout\"",
+        ] {
             assert!(audit.contains(action), "{action} audited: {audit}");
         }
-        assert!(!audit.contains(PASSWORD) && !audit.contains("whatever-"), "no password in the audit log");
+        assert!(
+            !audit.contains(PASSWORD) && !audit.contains("whatever-"),
+            "no password in the audit log"
+        );
     }
 }

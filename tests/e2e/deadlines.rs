@@ -81,14 +81,29 @@ sweep_interval_secs = 0
         .expect("write configuration");
         let token = dep.token("op1", "operator", "210300");
         let officer = dep.token("tiedong", "officer", "210302");
-        add_user(&dep, "tiedong.mail", "officer", "210302", Some(OFFICER_EMAIL));
-        add_user(&dep, "anshan.leader", "leader", "210300", Some(LEADER_EMAIL));
+        add_user(
+            &dep,
+            "tiedong.mail",
+            "officer",
+            "210302",
+            Some(OFFICER_EMAIL),
+        );
+        add_user(
+            &dep,
+            "anshan.leader",
+            "leader",
+            "210300",
+            Some(LEADER_EMAIL),
+        );
         add_user(&dep, "tiexi.mail", "officer", "210303", Some(OTHER_EMAIL));
 
         let server = dep.serve();
         let c = Client::new();
         let mut cases = Vec::new();
-        for (i, school) in ["宏远安全技术培训学校", "恒通特种作业培训中心"].iter().enumerate() {
+        for (i, school) in ["宏远安全技术培训学校", "恒通特种作业培训中心"]
+            .iter()
+            .enumerate()
+        {
             // Friday before 春节 2026: sign-for is due one working day later, on the worked
             // Saturday Feb 14 at 18:00 Beijing time; the reminder is due Friday 18:00.
             let ack: Value = c
@@ -112,7 +127,11 @@ sweep_interval_secs = 0
 
         // Before the reminder is due: nothing.
         let r = sweep(&dep, "2026-02-13T17:59:00+08:00");
-        assert_eq!((r["reminded"].as_u64(), r["escalated"].as_u64()), (Some(0), Some(0)), "{r}");
+        assert_eq!(
+            (r["reminded"].as_u64(), r["escalated"].as_u64()),
+            (Some(0), Some(0)),
+            "{r}"
+        );
         // Two sweeps at the same moment (two nodes, or cron and serve): each case reminded once.
         let now = "2026-02-13T18:30:00+08:00";
         let (a, b) = std::thread::scope(|s| {
@@ -125,7 +144,11 @@ sweep_interval_secs = 0
             2,
             "{backend:?}: {a} {b}"
         );
-        assert_eq!(sweep(&dep, now)["reminded"], 0, "a rerun reminds nobody again");
+        assert_eq!(
+            sweep(&dep, now)["reminded"],
+            0,
+            "a rerun reminds nobody again"
+        );
         // Officer signs for the second case in time: it is never escalated.
         let signed = c
             .post(server.url(&format!("/api/v1/cases/{}/transitions", cases[1])))
@@ -137,7 +160,11 @@ sweep_interval_secs = 0
         // The worked Saturday, 18:00 has passed: the first case is escalated to 鞍山市 (210300).
         let later = "2026-02-14T18:00:01+08:00";
         let r = sweep(&dep, later);
-        assert_eq!((r["reminded"].as_u64(), r["escalated"].as_u64()), (Some(0), Some(1)), "{r}");
+        assert_eq!(
+            (r["reminded"].as_u64(), r["escalated"].as_u64()),
+            (Some(0), Some(1)),
+            "{r}"
+        );
         assert_eq!(sweep(&dep, later)["escalated"], 0);
         assert_eq!(sweep(&dep, "2026-02-20T09:00:00+08:00")["escalated"], 0);
 
@@ -147,7 +174,11 @@ sweep_interval_secs = 0
             .as_array()
             .expect("events")
             .iter()
-            .filter(|e| e["kind"].as_str().is_some_and(|k| k == "case.reminded" || k == "case.escalated"))
+            .filter(|e| {
+                e["kind"]
+                    .as_str()
+                    .is_some_and(|k| k == "case.reminded" || k == "case.escalated")
+            })
             .collect();
         assert_eq!(events.len(), 2, "{events:?}");
         assert_eq!(events[0]["kind"], "case.reminded");
@@ -165,9 +196,21 @@ sweep_interval_secs = 0
             .iter()
             .find(|r| r["case_id"] == first)
             .expect("in the queue");
-        assert_eq!((row["reminded"].as_bool(), row["escalated"].as_bool(), row["overdue"].as_bool()),
-            (Some(true), Some(true), Some(true)), "{row}");
-        let other = queue["cases"].as_array().unwrap().iter().find(|r| r["case_id"] == cases[1]).unwrap();
+        assert_eq!(
+            (
+                row["reminded"].as_bool(),
+                row["escalated"].as_bool(),
+                row["overdue"].as_bool()
+            ),
+            (Some(true), Some(true), Some(true)),
+            "{row}"
+        );
+        let other = queue["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["case_id"] == cases[1])
+            .unwrap();
         assert_eq!(other["escalated"], false, "{other}");
         let only = get(&c, &server.url("/api/v1/queue?escalated=true"), &officer);
         assert_eq!(only["total"], 1, "{only}");
@@ -195,18 +238,46 @@ sweep_interval_secs = 0
             std::thread::sleep(Duration::from_millis(200));
         };
         receiver.stop();
-        assert_eq!(mails.len(), 3, "{backend:?}: {kinds:?} {:#?}", mails.iter().map(|m| (&m.subject, &m.rcpt_to)).collect::<Vec<_>>());
-        let reminders: Vec<_> = mails.iter().filter(|m| m.subject.contains("办理期限提醒")).collect();
+        assert_eq!(
+            mails.len(),
+            3,
+            "{backend:?}: {kinds:?} {:#?}",
+            mails
+                .iter()
+                .map(|m| (&m.subject, &m.rcpt_to))
+                .collect::<Vec<_>>()
+        );
+        let reminders: Vec<_> = mails
+            .iter()
+            .filter(|m| m.subject.contains("办理期限提醒"))
+            .collect();
         assert_eq!(reminders.len(), 2);
-        assert!(reminders.iter().all(|m| m.rcpt_to == vec![OFFICER_EMAIL.to_string()]));
-        assert!(reminders[0].body.contains("签收") && reminders[0].body.contains("2026年2月14日 18:00"), "{}", reminders[0].body);
-        let escalation = mails.iter().find(|m| m.subject.contains("超期督办")).unwrap();
+        assert!(reminders
+            .iter()
+            .all(|m| m.rcpt_to == vec![OFFICER_EMAIL.to_string()]));
+        assert!(
+            reminders[0].body.contains("签收") && reminders[0].body.contains("2026年2月14日 18:00"),
+            "{}",
+            reminders[0].body
+        );
+        let escalation = mails
+            .iter()
+            .find(|m| m.subject.contains("超期督办"))
+            .unwrap();
         assert_eq!(escalation.rcpt_to, vec![LEADER_EMAIL.to_string()]);
-        assert!(escalation.body.contains("铁东区（210302）"), "{}", escalation.body);
+        assert!(
+            escalation.body.contains("铁东区（210302）"),
+            "{}",
+            escalation.body
+        );
         for m in &mails {
             assert!(!m.rcpt_to.contains(&OTHER_EMAIL.to_string()));
             for secret in [REPORTER_NAME, REPORTER_PHONE, "学时记录全是补的"] {
-                assert!(!m.body.contains(secret) && !m.raw.contains(secret), "{secret} in {}", m.body);
+                assert!(
+                    !m.body.contains(secret) && !m.raw.contains(secret),
+                    "{secret} in {}",
+                    m.body
+                );
             }
         }
     }

@@ -53,7 +53,9 @@ fn keys_rotate_twice_online_and_the_old_key_file_can_go() {
         }
         let server = dep.serve();
         let c = Client::new();
-        let mut ids: Vec<i64> = (0..30).map(|n| report(&c, &server.base, &operator, n)).collect();
+        let mut ids: Vec<i64> = (0..30)
+            .map(|n| report(&c, &server.base, &operator, n))
+            .collect();
         let s = status(&dep);
         assert_eq!(s["current"], 1);
         assert_eq!(s["clear"], 0);
@@ -65,7 +67,9 @@ fn keys_rotate_twice_online_and_the_old_key_file_can_go() {
             let operator = operator.clone();
             std::thread::spawn(move || {
                 let c = Client::new();
-                (100..120).map(|n| report(&c, &base, &operator, n)).collect::<Vec<_>>()
+                (100..120)
+                    .map(|n| report(&c, &base, &operator, n))
+                    .collect::<Vec<_>>()
             })
         };
         let (code, out, err) = dep.run(&["keys", "rotate"], "");
@@ -91,7 +95,13 @@ fn keys_rotate_twice_online_and_the_old_key_file_can_go() {
         for (i, id) in ids.iter().enumerate() {
             let (code, body) = reveal(&c, &server.base, &officer, *id);
             assert_eq!(code, 200, "reveal {id}: {body}");
-            assert!(body["reporter"]["name"].as_str().unwrap().starts_with("轮换测试"), "{i}: {body}");
+            assert!(
+                body["reporter"]["name"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("轮换测试"),
+                "{i}: {body}"
+            );
         }
         drop(server);
 
@@ -115,20 +125,31 @@ fn keys_rotate_twice_online_and_the_old_key_file_can_go() {
         std::fs::write(&key_file, fresh.replace("key 1 =", "key 7 =")).unwrap();
         let (code, _, err) = dep.run(&["export", "--with-identity"], "");
         assert_ne!(code, 0);
-        assert!(err.contains("identity_key_missing") && err.contains("[3]"), "{err}");
+        assert!(
+            err.contains("identity_key_missing") && err.contains("[3]"),
+            "{err}"
+        );
         // A missing key file is not silently replaced when the database needs it.
         std::fs::remove_file(&key_file).unwrap();
         let (code, _, err) = dep.run(&["export"], "");
         assert_ne!(code, 0);
         assert!(err.contains("identity_key_missing"), "{err}");
-        assert!(!key_file.exists(), "no new key file over a database that needs the old one");
+        assert!(
+            !key_file.exists(),
+            "no new key file over a database that needs the old one"
+        );
         // The key in the environment instead of a file.
         let text = String::from_utf8(kept.clone()).unwrap().replace('\n', ";");
         let (code, out, err) = {
             let mut cmd = dep.command();
-            cmd.env("TIPLINE_IDENTITY_KEY", &text).args(["export", "--with-identity"]);
+            cmd.env("TIPLINE_IDENTITY_KEY", &text)
+                .args(["export", "--with-identity"]);
             let o = cmd.output().unwrap();
-            (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+            (
+                o.status.code().unwrap_or(-1),
+                String::from_utf8_lossy(&o.stdout).into_owned(),
+                String::from_utf8_lossy(&o.stderr).into_owned(),
+            )
         };
         assert_eq!(code, 0, "{err}");
         assert!(out.contains("rot5@example.org"));

@@ -95,8 +95,15 @@ fn reporter_identity_shows_only_where_entitled() {
         let prefecture = dep.token("anshan.officer", "officer", "210300");
         let (code, _, err) = dep.run(
             &[
-                "user", "add", "tiedong", "--role", "officer", "--jurisdiction", "210302",
-                "--email", "officer.tiedong@yjj.example.cn",
+                "user",
+                "add",
+                "tiedong",
+                "--role",
+                "officer",
+                "--jurisdiction",
+                "210302",
+                "--email",
+                "officer.tiedong@yjj.example.cn",
             ],
             "pw-Secret-123\n",
         );
@@ -127,7 +134,12 @@ fn reporter_identity_shows_only_where_entitled() {
         let server = dep.serve_logging(Some(&log));
         let c = Client::new();
         let post = |path: &str, token: &str, body: Value| -> Value {
-            let r = c.post(server.url(path)).bearer_auth(token).json(&body).send().unwrap();
+            let r = c
+                .post(server.url(path))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .unwrap();
             assert_eq!(r.status().as_u16(), 201, "{path}");
             r.json().unwrap()
         };
@@ -145,7 +157,10 @@ fn reporter_identity_shows_only_where_entitled() {
                 "reporter": {"anonymous": true, "phone": ANON_PHONE, "id_number": ANON_ID},
                 "text": "鞍山市铁东区宏达安全生产考试点实操考试只问几个问题，监考人员离开考场。"}),
         );
-        let receipt = anonymous["receipt_code"].as_str().expect("a receipt code").to_string();
+        let receipt = anonymous["receipt_code"]
+            .as_str()
+            .expect("a receipt code")
+            .to_string();
         let order = post(
             "/api/v1/channels/12345/orders",
             &operator,
@@ -174,13 +189,24 @@ fn reporter_identity_shows_only_where_entitled() {
         // Every output a user or the platform can read.
         let mut outputs: Vec<(String, Vec<u8>)> = Vec::new();
         let acks = [&named, &anonymous, &order, &call];
-        let mut report_ids: Vec<i64> = acks.iter().map(|a| a["report_id"].as_i64().unwrap()).collect();
-        let mut case_ids: Vec<i64> = acks.iter().map(|a| a["case_id"].as_i64().unwrap()).collect();
+        let mut report_ids: Vec<i64> = acks
+            .iter()
+            .map(|a| a["report_id"].as_i64().unwrap())
+            .collect();
+        let mut case_ids: Vec<i64> = acks
+            .iter()
+            .map(|a| a["case_id"].as_i64().unwrap())
+            .collect();
         // The mail's report, by its Message-ID.
         let exported = crate::helpers::export(&dep);
         for line in &exported {
             if line.to_string().contains("leak-mail-1") {
-                report_ids.push(line["report_id"].as_i64().or(line["id"].as_i64()).expect("report id"));
+                report_ids.push(
+                    line["report_id"]
+                        .as_i64()
+                        .or(line["id"].as_i64())
+                        .expect("report id"),
+                );
                 case_ids.push(line["case_id"].as_i64().expect("case id"));
             }
         }
@@ -212,7 +238,13 @@ fn reporter_identity_shows_only_where_entitled() {
             ("other county", &county),
         ] {
             for path in &paths {
-                let body = c.get(server.url(path)).bearer_auth(token).send().unwrap().bytes().unwrap();
+                let body = c
+                    .get(server.url(path))
+                    .bearer_auth(token)
+                    .send()
+                    .unwrap()
+                    .bytes()
+                    .unwrap();
                 outputs.push((format!("GET {path} as {role}"), body.to_vec()));
             }
             let preview = c
@@ -225,7 +257,10 @@ fn reporter_identity_shows_only_where_entitled() {
                 .unwrap();
             outputs.push((format!("triage preview as {role}"), preview.to_vec()));
         }
-        let shown = c.get(server.url(&format!("/api/v1/receipts/{receipt}"))).send().unwrap();
+        let shown = c
+            .get(server.url(&format!("/api/v1/receipts/{receipt}")))
+            .send()
+            .unwrap();
         assert_eq!(shown.status().as_u16(), 200);
         outputs.push(("GET receipt".into(), shown.bytes().unwrap().to_vec()));
 
@@ -269,10 +304,17 @@ fn reporter_identity_shows_only_where_entitled() {
             std::thread::sleep(Duration::from_millis(300));
         }
         let mails = received(&mail.inbox);
-        assert!(mails.len() >= 4, "receipts, letters and notices were sent: {}", mails.len());
+        assert!(
+            mails.len() >= 4,
+            "receipts, letters and notices were sent: {}",
+            mails.len()
+        );
         let mut receipts_to = Vec::new();
         for sent in &mails {
-            let to_reporter = sent.rcpt_to.iter().any(|r| r == WEB_EMAIL || r == MAIL_EMAIL);
+            let to_reporter = sent
+                .rcpt_to
+                .iter()
+                .any(|r| r == WEB_EMAIL || r == MAIL_EMAIL);
             if to_reporter {
                 receipts_to.extend(sent.rcpt_to.clone());
                 let mut found = leaks(sent.raw.as_bytes());
@@ -283,7 +325,11 @@ fn reporter_identity_shows_only_where_entitled() {
             }
         }
         receipts_to.sort();
-        assert_eq!(receipts_to, vec![MAIL_EMAIL.to_string(), WEB_EMAIL.to_string()], "each reporter with an address got a receipt");
+        assert_eq!(
+            receipts_to,
+            vec![MAIL_EMAIL.to_string(), WEB_EMAIL.to_string()],
+            "each reporter with an address got a receipt"
+        );
 
         // The command line.
         for args in [
@@ -298,9 +344,13 @@ fn reporter_identity_shows_only_where_entitled() {
         ] {
             let (code, out, err) = dep.run(&args, "");
             assert_eq!(code, 0, "tipline {args:?}: {err}");
-            outputs.push((format!("tipline {args:?}"), format!("{out}{err}").into_bytes()));
+            outputs.push((
+                format!("tipline {args:?}"),
+                format!("{out}{err}").into_bytes(),
+            ));
         }
-        let (code, with_identity, err) = dep.run(&["export", "--format", "jsonl", "--with-identity"], "");
+        let (code, with_identity, err) =
+            dep.run(&["export", "--format", "jsonl", "--with-identity"], "");
         assert_eq!(code, 0, "{err}");
         let mut shown = leaks(with_identity.as_bytes());
         shown.sort_unstable();
@@ -311,8 +361,14 @@ fn reporter_identity_shows_only_where_entitled() {
         }
         drop(server);
         receiver.stop();
-        assert_clean("the serve log at debug level", &std::fs::read(&log).expect("serve log"));
-        assert!(std::fs::metadata(&log).unwrap().len() > 0, "the log was written");
+        assert_clean(
+            "the serve log at debug level",
+            &std::fs::read(&log).expect("serve log"),
+        );
+        assert!(
+            std::fs::metadata(&log).unwrap().len() > 0,
+            "the log was written"
+        );
 
         // At rest: the database's own bytes, and the search index.
         match backend {
@@ -330,7 +386,11 @@ fn reporter_identity_shows_only_where_entitled() {
                     .arg(dep.database_url.as_deref().unwrap())
                     .output()
                     .expect("pg_dump runs");
-                assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
                 assert_clean("the PostgreSQL dump", &out.stdout);
             }
         }

@@ -685,7 +685,10 @@ mod tests {
             cal.sub_working_days(t("2026-10-12T09:00:00+08:00"), 1),
             t("2026-10-10T09:00:00+08:00")
         );
-        assert_eq!(cal.nth_working_day_before(d("2026-03-02"), 0), d("2026-03-02"));
+        assert_eq!(
+            cal.nth_working_day_before(d("2026-03-02"), 0),
+            d("2026-03-02")
+        );
         // add then subtract returns to the working day started from.
         let mut day = d("2022-01-03");
         while day < d("2026-12-31") {
