@@ -25,22 +25,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_tipline");
+mod support;
 
-fn env_num(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.replace('_', "").parse().ok())
-        .unwrap_or(default)
-}
-
-fn tipline(data: &Path) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.arg("--data").arg(data);
-    cmd.env_remove("TIPLINE_DATABASE_URL");
-    cmd.env("TIPLINE_LOG", "warn");
-    cmd
-}
+use support::{env_num, loadavg, tipline, BIN};
 
 fn must(mut cmd: Command, stdin: &str) -> String {
     let mut child = cmd
@@ -75,12 +62,6 @@ fn cpu_seconds(pid: u32) -> f64 {
         .get(11)
         .zip(fields.get(12))
         .map_or(0.0, |(u, s)| (u + s) / 100.0)
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
 }
 
 fn pct(sorted: &[Duration], p: f64) -> f64 {

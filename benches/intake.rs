@@ -23,14 +23,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_tipline");
+mod support;
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.replace('_', "").parse().ok())
-        .unwrap_or(default)
-}
+use support::{env_num, loadavg, tipline, BIN};
 
 /// CPU seconds (user + system) from a `/proc/<pid>/stat` line: own (fields 14, 15) and
 /// waited-for children (16, 17).
@@ -47,20 +42,6 @@ fn proc_cpu(pid: &str) -> (f64, f64) {
         return (0.0, 0.0);
     }
     ((f[11] + f[12]) / tick, (f[13] + f[14]) / tick)
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
-}
-
-fn tipline(data: &Path) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.arg("--data").arg(data);
-    cmd.env_remove("TIPLINE_DATABASE_URL");
-    cmd.env("TIPLINE_LOG", "warn");
-    cmd
 }
 
 fn run_ok(mut cmd: Command, stdin: &str) -> String {
@@ -160,10 +141,10 @@ impl Results {
 
 fn main() {
     // `cargo bench` passes `--bench`; this harness takes its settings from the environment.
-    let count = env_usize("TIPLINE_BENCH_COUNT", 100_000);
-    let http_count = env_usize("TIPLINE_BENCH_HTTP_COUNT", 20_000);
-    let clients = env_usize("TIPLINE_BENCH_CLIENTS", 64).max(1);
-    let warmup = env_usize("TIPLINE_BENCH_WARMUP", 2_000);
+    let count = env_num("TIPLINE_BENCH_COUNT", 100_000);
+    let http_count = env_num("TIPLINE_BENCH_HTTP_COUNT", 20_000);
+    let clients = env_num("TIPLINE_BENCH_CLIENTS", 64).max(1);
+    let warmup = env_num("TIPLINE_BENCH_WARMUP", 2_000);
     let work = tempfile::tempdir().expect("temp dir");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
