@@ -6,7 +6,7 @@ use serde::Serialize;
 use std::fmt;
 
 /// An error answered to an HTTP client.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct ApiError {
     #[serde(skip)]
     status: StatusCode,
@@ -41,6 +41,11 @@ impl ApiError {
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.status
+    }
+
+    /// Seconds the client should wait before trying again (429), when known.
+    pub fn retry_after(&self) -> Option<i64> {
+        self.retry_after
     }
 
     /// 401.

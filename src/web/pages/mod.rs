@@ -3,13 +3,16 @@
 //! with `format!`. Each page calls the same code as the API (`super::api` helpers, the store, the
 //! pipeline through `App`), never a copy of a rule.
 //!
-//! Public pages (the report window) need no login. Pages for staff will take the session
-//! extractor of the login work (a `FromRequest` type like [`super::AuthUser`]) as a handler
-//! argument; nothing else here depends on how a user is known.
+//! Public pages (the report window) need no login. Staff pages take [`staff::Staff`] (GET) or
+//! [`staff::StaffPost`] (form posts, CSRF-checked) as a handler argument, render a template that
+//! extends `staff_base.html` with a [`staff::StaffLayout`], and answer errors with
+//! [`staff::StaffError`] (no session: to the login page).
 
 mod assets;
 mod form;
 mod report;
+#[allow(dead_code)] // until the staff pages use every part
+pub mod staff;
 
 use super::ApiError;
 use actix_web::http::{header, StatusCode};
@@ -21,6 +24,7 @@ use std::fmt;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     assets::routes(cfg);
     report::routes(cfg);
+    staff::routes(cfg);
 }
 
 /// What every page's layout needs.
