@@ -36,6 +36,42 @@ pub fn subtree_prefix(code: &str) -> String {
     code.to_string()
 }
 
+/// The codes of a subtree as a half-open range `[lower, upper)` for SQL, so that an index on the
+/// code column can be used (`LIKE 'prefix%'` cannot, in SQLite nor in PostgreSQL outside the C
+/// collation). The upper bound increments the last digit with carry (`2103` → `2104`, `2199` →
+/// `22`), which orders the same in every collation for digit strings; `None` when unbounded.
+pub fn code_range(prefix: &str) -> (String, Option<String>) {
+    let mut upper: Vec<char> = prefix.chars().collect();
+    while let Some(last) = upper.pop() {
+        let next = match last {
+            '0'..='8' => char::from(last as u8 + 1),
+            '9' => continue,
+            c => match char::from_u32(c as u32 + 1) {
+                Some(n) => n,
+                None => continue,
+            },
+        };
+        upper.push(next);
+        return (prefix.to_string(), Some(upper.into_iter().collect()));
+    }
+    (prefix.to_string(), None)
+}
+
+/// The SQL condition "`column` lies in the subtree", on the parameters `$lo` and `$hi` bound to
+/// [`code_range`]'s bounds, the upper bound bound as `''` when there is none (PostgreSQL refuses a
+/// parameter the statement does not use). An empty prefix matches every non-null code.
+pub fn code_range_sql(
+    column: &str,
+    lo: usize,
+    hi: usize,
+    range: &(String, Option<String>),
+) -> String {
+    match range.1 {
+        Some(_) => format!("({column} >= ${lo} AND {column} < ${hi})"),
+        None => format!("({column} >= ${lo} AND ${hi} = '')"),
+    }
+}
+
 impl Scope {
     /// The scope of a user in a deployment with this home jurisdiction (none = nationwide).
     pub fn of(user: &User, home: Option<&str>) -> Scope {
@@ -128,6 +164,23 @@ pub(crate) mod tests {
             version: 1,
             opened_at: String::new(),
             updated_at: String::new(),
+        }
+    }
+
+    #[test]
+    fn code_ranges_bound_exactly_the_subtree() {
+        assert_eq!(code_range("2103"), ("2103".into(), Some("2104".into())));
+        assert_eq!(code_range("2199"), ("2199".into(), Some("22".into())));
+        assert_eq!(code_range("21"), ("21".into(), Some("22".into())));
+        assert_eq!(code_range("99"), ("99".into(), None));
+        assert_eq!(code_range(""), ("".into(), None));
+        let (lo, hi) = code_range("210399");
+        let hi = hi.expect("bounded");
+        for code in ["210399", "2103990", "210399001"] {
+            assert!(code >= lo.as_str() && code < hi.as_str(), "{code}");
+        }
+        for code in ["210398", "2104", "210400", "home"] {
+            assert!(!(code >= lo.as_str() && code < hi.as_str()), "{code}");
         }
     }
 

@@ -462,8 +462,13 @@ impl Store {
     ) -> anyhow::Result<(Vec<super::CaseRow>, i64, Vec<(String, i64)>)> {
         // Scope and filters as one WHERE clause with numbered parameters; the user's exclusions
         // (conflict of interest) are left out of the list and the counts.
-        let mut clause = String::from(
-            "state NOT IN ('closed', 'merged', 'transferred') AND (handling LIKE $1 OR locus LIKE $1",
+        // The open-state condition is written exactly as in the partial indexes of migration 0014,
+        // so that both backends use them: the subtree is two index ranges, not a scan.
+        let range = crate::scope::code_range(&scope.prefix);
+        let mut clause = format!(
+            "state NOT IN ('closed', 'merged', 'transferred') AND ({} OR {}",
+            crate::scope::code_range_sql("handling", 1, 3, &range),
+            crate::scope::code_range_sql("locus", 1, 3, &range),
         );
         if scope.covers_home {
             clause.push_str(" OR handling = 'home'");
@@ -472,7 +477,11 @@ impl Store {
             ") AND NOT EXISTS (SELECT 1 FROM exclusions x WHERE x.case_id = cases.id \
              AND CAST(x.user_id AS TEXT) = $2)",
         );
-        let mut params: Vec<String> = vec![format!("{}%", scope.prefix), scope.user_id.to_string()];
+        let mut params: Vec<String> = vec![
+            range.0.clone(),
+            scope.user_id.to_string(),
+            range.1.clone().unwrap_or_default(),
+        ];
         fn add(clause: &mut String, params: &mut Vec<String>, sql: &str, value: String) {
             params.push(value);
             clause.push_str(&sql.replace("$?", &format!("${}", params.len())));
