@@ -7,13 +7,18 @@
 //!    `TIPLINE_BENCH_QUEUE_CASES` (default 100,000) open cases in its subtree, among all the other
 //!    cases: a mix of filters (none, state, overdue, due within 3 days, category, kind, locus,
 //!    channel, escalated, page 20), every answer with its counts per state.
+//! 3. The desks' pages (issue 9) as their users load them with a session cookie — the operator's
+//!    `/desk`, the officer's `/cases` and a case page, the leader's `/search` and `/stats`: p50,
+//!    p99, server CPU and bytes per page (`TIPLINE_BENCH_PAGES` loads each, default 200; 0 skips).
 //!
 //! History: `tipline generate --seed 7` → `tipline import` of `TIPLINE_BENCH_SEED_REPORTS`
 //! (default 100,000) reports through the real pipeline; then the bench's bulk writer copies those
 //! rows (reports, reporters, cases, case links) until the total is reached, each copy with new
 //! ids and keys and its times moved one span later, so the history covers years as real history
-//! does. The prefecture's open cases are copies of stored cases moved into 鞍山's counties, in
-//! the open states, with deadlines from 30 days ago to 30 days ahead, a tenth of them escalated.
+//! does; the copies' cases are closed (worked off), the imported span stays open. The
+//! prefecture's open cases are copies of stored cases moved into 鞍山's counties, in the open
+//! states, with deadlines from 30 days ago to 30 days ahead, a tenth of them escalated. The
+//! deadline sweep is off during the measurements (`[deadlines] sweep_interval_secs = 0`).
 //!
 //! `cargo bench --bench casework`. `TIPLINE_BENCH_DIR` keeps the data between runs (built once),
 //! `TIPLINE_BENCH_PREVIEWS` (default 2,000) and `TIPLINE_BENCH_QUEUES` (default 1,000) requests.
@@ -160,9 +165,12 @@ async fn grow(db: &Path, total: usize, queue_cases: usize) {
             ("report_id", format!("report_id + {rid}")),
             ("case_id", format!("case_id + {cid}")),
         ], &format!("report_id <= {seed_max_report} AND report_id + {rid} IN (SELECT id FROM reports WHERE id > {rid})")).await;
+        // Earlier spans of history are worked off: their cases are closed, as most of a real
+        // history is (the open work is the imported span and the prefecture's queue below).
         copy(&pool, "cases", &[
             ("id", format!("id + {cid}")),
             ("case_no", format!("case_no || '~{k}'")),
+            ("state", "'closed'".to_string()),
         ], &format!("id <= {seed_max_case} AND id + {cid} IN (SELECT case_id FROM reports WHERE id > {rid})")).await;
         sqlx::query("COMMIT").execute(&pool).await.expect("commit");
         eprintln!(
@@ -211,6 +219,85 @@ async fn grow(db: &Path, total: usize, queue_cases: usize) {
         .await
         .expect("analyze");
     pool.close().await;
+}
+
+/// Every bench user works in 鞍山 (210300) with this password.
+const PASSWORD: &str = "pw-Secret-123";
+
+/// Adds a user; when the data is reused it exists already and `user add` fails, harmlessly.
+fn add_user(data: &Path, name: &str, role: &str) {
+    let mut add = tipline(data);
+    add.args([
+        "user",
+        "add",
+        name,
+        "--role",
+        role,
+        "--jurisdiction",
+        "210300",
+    ])
+    .stdin(Stdio::piped())
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    if let Ok(mut child) = add.spawn() {
+        if let Some(mut input) = child.stdin.take() {
+            let _ = input.write_all(format!("{PASSWORD}\n").as_bytes());
+        }
+        let _ = child.wait();
+    }
+}
+
+/// Logs in as a person does and returns the `Cookie` header of the session.
+fn session_cookie(client: &reqwest::blocking::Client, base: &str, name: &str) -> String {
+    let resp = client
+        .post(format!("{base}/api/v1/session"))
+        .json(&serde_json::json!({"name": name, "password": PASSWORD}))
+        .send()
+        .expect("login");
+    assert!(
+        resp.status().is_success(),
+        "login {name}: {}",
+        resp.status()
+    );
+    resp.headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("tipline_session="))
+        .and_then(|v| v.split(';').next())
+        .expect("session cookie")
+        .to_string()
+}
+
+/// Times `n` page loads one at a time: sorted latencies, server CPU per page (ms), page bytes.
+fn measure_page(
+    pid: u32,
+    n: usize,
+    client: &reqwest::blocking::Client,
+    url: &str,
+    cookie: &str,
+) -> (Vec<Duration>, f64, usize) {
+    let mut times = Vec::with_capacity(n);
+    let mut bytes = 0;
+    let cpu0 = cpu_seconds(pid);
+    for _ in 0..n {
+        let t = Instant::now();
+        let resp = client
+            .get(url)
+            .header(reqwest::header::COOKIE, cookie)
+            .send()
+            .expect("page");
+        assert!(
+            resp.status().is_success(),
+            "{url}: status {}",
+            resp.status()
+        );
+        bytes = resp.bytes().expect("page body").len();
+        times.push(t.elapsed());
+    }
+    let cpu = (cpu_seconds(pid) - cpu0) / n.max(1) as f64 * 1000.0;
+    times.sort();
+    (times, cpu, bytes)
 }
 
 struct Server(Child);
@@ -309,31 +396,25 @@ fn main() {
     });
     println!("  history: {reports} reports; open cases in 鞍山 210300's subtree: {open_in_2103}");
 
+    for (name, role) in [
+        ("bench-officer", "officer"),
+        ("bench-leader", "leader"),
+        ("bench-operator", "operator"),
+    ] {
+        add_user(&data, name, role);
+    }
     let token = {
-        // The user exists already when the data is reused: its `user add` fails, harmlessly.
-        let mut add = tipline(&data);
-        add.args([
-            "user",
-            "add",
-            "bench-officer",
-            "--role",
-            "officer",
-            "--jurisdiction",
-            "210300",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-        if let Ok(mut child) = add.spawn() {
-            if let Some(mut input) = child.stdin.take() {
-                let _ = input.write_all(b"pw-Secret-123\n");
-            }
-            let _ = child.wait();
-        }
         let mut c = tipline(&data);
         c.args(["token", "add", "--user", "bench-officer"]);
         must(c, "").trim().to_string()
     };
+    // The deadline sweep is measured on its own (`tipline deadlines sweep`): here it would notify
+    // and escalate the whole copied queue once, in the middle of the measurements.
+    std::fs::write(
+        data.join("tipline.toml"),
+        "[deadlines]\nsweep_interval_secs = 0\n",
+    )
+    .expect("bench config");
     let p = port();
     let started = Instant::now();
     let child = tipline(&data)
@@ -427,6 +508,50 @@ fn main() {
             .unwrap_or_default();
         println!(
             "    queue ?{f:<28} total {total:>7}: p50 {:>7.2} ms, p99 {:>7.2} ms, CPU {cpu:.2} ms",
+            pct(&t, 50.0),
+            pct(&t, 99.0)
+        );
+    }
+
+    // The desks' pages (issue 9), as their users load them, on the same history.
+    let pages = env_num("TIPLINE_BENCH_PAGES", 200);
+    if pages == 0 {
+        return;
+    }
+    let first = client
+        .get(format!("{base}/api/v1/queue?limit=1"))
+        .bearer_auth(&token)
+        .send()
+        .and_then(|r| r.json::<serde_json::Value>())
+        .expect("a queue row");
+    let case_id = first["cases"][0]["case_id"].as_i64().expect("an open case");
+    let officer = session_cookie(&client, &base, "bench-officer");
+    let leader = session_cookie(&client, &base, "bench-leader");
+    let operator = session_cookie(&client, &base, "bench-operator");
+    let views: [(&str, String, &String); 8] = [
+        ("operator", "/desk".into(), &operator),
+        ("officer", "/cases".into(), &officer),
+        (
+            "officer",
+            "/cases?state=verifying&overdue=true".into(),
+            &officer,
+        ),
+        ("officer", format!("/cases/{case_id}"), &officer),
+        ("leader", "/search?q=包过".into(), &leader),
+        (
+            "leader",
+            "/search?q=培训&subject_kind=training_institution".into(),
+            &leader,
+        ),
+        ("leader", "/stats".into(), &leader),
+        ("leader", "/stats?by=category".into(), &leader),
+    ];
+    for (role, path, cookie) in &views {
+        let url = format!("{base}{path}");
+        measure_page(pid, 5, &client, &url, cookie); // warm-up
+        let (t, cpu, bytes) = measure_page(pid, pages, &client, &url, cookie);
+        println!(
+            "    page {role:<8} {path:<48} {bytes:>7} bytes: p50 {:>7.2} ms, p99 {:>7.2} ms, CPU {cpu:.2} ms",
             pct(&t, 50.0),
             pct(&t, 99.0)
         );
