@@ -799,14 +799,18 @@ async fn stats_page(
             label,
         })
         .collect();
-    // The last 24 months, the one before this first (its tables are complete).
-    let mut month = crate::stats::Month::of(today).prev();
+    // This month so far, then the last 24; the month before this one is chosen (complete).
+    let mut month = crate::stats::Month::of(today);
     let mut months = Vec::new();
-    for _ in 0..24 {
+    for i in 0..25 {
         months.push(Choice {
             value: month.to_string(),
-            label: month.label(),
-            selected: months.is_empty(),
+            label: if i == 0 {
+                format!("{}（本月至今）", month.label())
+            } else {
+                month.label()
+            },
+            selected: i == 1,
         });
         month = month.prev();
     }
