@@ -102,8 +102,18 @@ fn fixture(backend: Backend) -> Fixture {
         }
     }
     let others = [
-        ("pl-x1", "渝北区顺达化工有限公司", "production_unit", "重庆市渝北区顺达化工有限公司让没有特种作业操作证的电焊工无证上岗动火作业。"),
-        ("pl-x2", "江北区永固建材有限公司", "production_unit", "重庆市江北区永固建材有限公司叉车司机无证上岗。"),
+        (
+            "pl-x1",
+            "渝北区顺达化工有限公司",
+            "production_unit",
+            "重庆市渝北区顺达化工有限公司让没有特种作业操作证的电焊工无证上岗动火作业。",
+        ),
+        (
+            "pl-x2",
+            "江北区永固建材有限公司",
+            "production_unit",
+            "重庆市江北区永固建材有限公司叉车司机无证上岗。",
+        ),
         ("pl-x3", "某某公司", "counterfeiter", HOSTILE),
     ];
     for (id, name, kind, text) in others {
@@ -311,7 +321,10 @@ fn leader_searches_narrows_pages_opens_history_and_reads_stats() {
             assert_eq!(b.text("#subject-name").await, FIRST_SUBJECT);
             assert_eq!(b.text("#report-count").await, "1 次");
             let cases = b.text("#subject-cases").await;
-            assert!(cases.contains("属实") && cases.contains("已处理"), "{cases}");
+            assert!(
+                cases.contains("属实") && cases.contains("已处理"),
+                "{cases}"
+            );
             assert!(cases.contains("经查，该校举办包过班属实。"), "{cases}");
             if shots {
                 b.screenshot("lead-subject", DESKTOP).await;
@@ -347,7 +360,10 @@ fn leader_searches_narrows_pages_opens_history_and_reads_stats() {
                 loaded = b
                     .js("return Array.from(document.querySelectorAll('.chart img')).map(i => i.complete && i.naturalWidth)")
                     .await;
-                if loaded.as_array().is_some_and(|a| a.len() == 2 && a.iter().all(|w| w.as_u64().unwrap_or(0) > 0)) {
+                if loaded
+                    .as_array()
+                    .is_some_and(|a| a.len() == 2 && a.iter().all(|w| w.as_u64().unwrap_or(0) > 0))
+                {
                     break;
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -450,12 +466,18 @@ fn leadership_pages_keep_scope_identity_and_escaping() {
             .send()
             .unwrap();
         assert_eq!(r.status().as_u16(), 303);
-        assert!(r.headers()["location"].to_str().unwrap().starts_with("/login?next="));
+        assert!(r.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/login?next="));
 
         // A county leader: their own county's statistics, another county's is the 404 page.
         let (status, own) = page(&county, "/stats?jurisdiction=500103&from=2024-01");
         assert_eq!(status, 200, "{own}");
-        assert!(own.contains("id=\"total-reports\">15<"), "渝中区's 15 reports");
+        assert!(
+            own.contains("id=\"total-reports\">15<"),
+            "渝中区's 15 reports"
+        );
         let (status, other) = page(&county, "/stats?jurisdiction=500112");
         assert_eq!(status, 404);
         assert!(other.contains("not_found") && !other.contains("stats-table"));
@@ -466,7 +488,10 @@ fn leadership_pages_keep_scope_identity_and_escaping() {
         // The county leader's search holds their county only, facets included.
         let (_, mine) = page(&county, "/search?q=%E5%8C%85%E8%BF%87%E7%8F%AD");
         assert!(mine.contains("id=\"total\">15<"), "county scope");
-        assert!(!mine.contains("江北区"), "no other county in facets or hits");
+        assert!(
+            !mine.contains("江北区"),
+            "no other county in facets or hits"
+        );
         // A subject of another county reads as not found.
         let (status, _) = page(&county, "/subjects/江北区兴业安全技术培训学校");
         assert_eq!(status, 404);
@@ -511,7 +536,11 @@ fn leadership_pages_keep_scope_identity_and_escaping() {
         let (status, echoed) = page(&city, "/search?q=%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E");
         assert!(status == 200 || status == 400, "{status}");
         assert!(echoed.contains("id=\"q\"") && !echoed.contains("<script>alert(1)"));
-        assert!(echoed.contains("&#34;&#62;&#60;script&#62;alert(1)") || echoed.contains("&quot;&gt;&lt;script&gt;alert(1)"), "{echoed}");
+        assert!(
+            echoed.contains("&#34;&#62;&#60;script&#62;alert(1)")
+                || echoed.contains("&quot;&gt;&lt;script&gt;alert(1)"),
+            "{echoed}"
+        );
 
         // Every search of the pages is audited, as the API's are.
         let (code, out, err) = fx.dep.run(&["audit"], "");

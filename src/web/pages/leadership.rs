@@ -8,9 +8,9 @@
 //! the same way, and out of scope is the 404 page. Nothing here reads reporter identity: the
 //! search index has no field for it and the subject history carries none.
 
+use super::render;
 use super::shanghai_time;
 use super::staff::{Staff, StaffError, StaffLayout};
-use super::render;
 use crate::app::App;
 use crate::cli::search::Filters;
 use crate::stats::{Dimension, StatsError, StatsQuery, StatsRow, StatsTable};
@@ -207,8 +207,8 @@ impl SearchForm {
     /// back to the first page unless the change names a page.
     fn href(&self, changes: &[(&str, &str)]) -> String {
         let names = [
-            "q", "kind", "category", "channel", "state", "referral", "place", "from", "to",
-            "sort", "page",
+            "q", "kind", "category", "channel", "state", "referral", "place", "from", "to", "sort",
+            "page",
         ];
         let pairs: Vec<(&str, &str)> = names
             .iter()
@@ -392,7 +392,9 @@ async fn search_page(
     };
     let (results, error) = match outcome {
         Ok(r) => (r, None),
-        Err(e) if e.status() == StatusCode::BAD_REQUEST => (search::SearchResults::default(), Some(e)),
+        Err(e) if e.status() == StatusCode::BAD_REQUEST => {
+            (search::SearchResults::default(), Some(e))
+        }
         Err(e) => return Err(e.into()),
     };
 
@@ -405,7 +407,11 @@ async fn search_page(
         .iter()
         .filter(|p| !form.get(p).trim().is_empty())
         .map(|&p| Chip {
-            label: format!("{}：{}", param_title(p), value_label(&app, p, form.get(p).trim())),
+            label: format!(
+                "{}：{}",
+                param_title(p),
+                value_label(&app, p, form.get(p).trim())
+            ),
             href: form.href(&[(p, "")]),
         })
         .collect();
@@ -589,6 +595,13 @@ async fn subject_page(
             }
         })
         .collect();
+    // First and last of the reports the user may see (newest first), not of every office's.
+    let seen = |r: Option<&serde_json::Value>| {
+        r.and_then(|r| r["received_at"].as_str())
+            .map(shanghai_time)
+            .unwrap_or_default()
+    };
+    let (first_seen, last_seen) = (seen(reports_json.last()), seen(reports_json.first()));
     let name = text(&history["name"]);
     let layout = staff.layout(&app, format!("举报对象：{name}"), "search");
     Ok(render(
@@ -601,8 +614,8 @@ async fn subject_page(
                 .as_str()
                 .map(|l| session_place(&app, l))
                 .unwrap_or_else(|| "未定位".into()),
-            first_seen: shanghai_time(history["first_seen"].as_str().unwrap_or_default()),
-            last_seen: shanghai_time(history["last_seen"].as_str().unwrap_or_default()),
+            first_seen,
+            last_seen,
             report_count: history["report_count"].as_u64().unwrap_or_default(),
             name,
             cases,
@@ -788,9 +801,10 @@ async fn stats_page(
             selected: *d == chosen_by,
         })
         .collect();
-    let current = table
-        .as_ref()
-        .map_or_else(|| staff.user.jurisdiction.clone(), |t| t.jurisdiction.clone());
+    let current = table.as_ref().map_or_else(
+        || staff.user.jurisdiction.clone(),
+        |t| t.jurisdiction.clone(),
+    );
     let places: Vec<Choice> = jurisdiction_choices(&app, &staff.user.jurisdiction)
         .into_iter()
         .map(|(value, label)| Choice {
@@ -923,7 +937,11 @@ fn table_view(staff: &Staff, t: &StatsTable) -> TableView {
     TableView {
         title: format!("{} 举报受理统计", t.jurisdiction_name),
         dimension: t.by.label(),
-        period: format!("{} 至 {}", date_label(t.period.from), date_label(t.period.to)),
+        period: format!(
+            "{} 至 {}",
+            date_label(t.period.from),
+            date_label(t.period.to)
+        ),
         previous: format!(
             "{} 至 {}",
             date_label(t.previous.from),
