@@ -369,7 +369,7 @@ async fn search_page(
     staff: Staff,
     req: HttpRequest,
 ) -> Result<HttpResponse, StaffError> {
-    let form = web::Query::<SearchForm>::from_query(req.query_string())
+    let mut form = web::Query::<SearchForm>::from_query(req.query_string())
         .map(web::Query::into_inner)
         .unwrap_or_default();
     let page = form.page();
@@ -384,11 +384,18 @@ async fn search_page(
             "page beyond the last one that can be read",
         ))
     } else {
-        let mut filters = form.filters();
         if !searched {
-            filters.sort = Some("newest".into());
+            form.sort = "newest".into();
         }
-        run_search(&app, &staff.auth(), &form.q, &filters, offset, PAGE_SIZE).await
+        run_search(
+            &app,
+            &staff.auth(),
+            &form.q,
+            &form.filters(),
+            offset,
+            PAGE_SIZE,
+        )
+        .await
     };
     let (results, error) = match outcome {
         Ok(r) => (r, None),
