@@ -478,6 +478,16 @@ fn leadership_pages_keep_scope_identity_and_escaping() {
             own.contains("id=\"total-reports\">15<"),
             "渝中区's 15 reports"
         );
+        assert!(
+            own.contains("<option value=\"500103\"") && !own.contains("value=\"500105\""),
+            "a county chooses only itself"
+        );
+        let (_, city_stats) = page(&city, "/stats?by=jurisdiction&from=2024-01");
+        assert!(
+            city_stats.contains("<option value=\"500105\"")
+                && city_stats.contains("jurisdiction=500103"),
+            "the city chooses its counties and drills down into them"
+        );
         let (status, other) = page(&county, "/stats?jurisdiction=500112");
         assert_eq!(status, 404);
         assert!(other.contains("not_found") && !other.contains("stats-table"));
