@@ -3,7 +3,7 @@
 //! (opened with calamine); over plain HTTP: another county's statistics are the 404 page, no
 //! reporter identity on any of these pages, hostile report text escaped in the snippets.
 
-use crate::browser_helpers::{available, run, Browser, DESKTOP};
+use crate::browser_helpers::{available, run, Browser, DESKTOP, PHONE};
 use crate::helpers::{backends, Backend, Deployment};
 use calamine::{Data, Reader, Xlsx};
 use reqwest::blocking::Client;
@@ -231,6 +231,19 @@ async fn wait_total(b: &Browser, want: &str) {
     panic!("total never read {want}: {}", b.text("#total").await);
 }
 
+/// Waits until the browser's address holds `needle` and the new page is there.
+async fn wait_url(b: &Browser, needle: &str) {
+    for _ in 0..100 {
+        let url = b.client.current_url().await.expect("url");
+        let ready = b.js("return document.readyState").await;
+        if url.as_str().contains(needle) && ready.as_str() == Some("complete") {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("never reached an address with {needle}");
+}
+
 #[test]
 fn leader_searches_narrows_pages_opens_history_and_reads_stats() {
     if !available() {
@@ -247,6 +260,7 @@ fn leader_searches_narrows_pages_opens_history_and_reads_stats() {
             b.type_into("#name", "cq.leader").await;
             b.type_into("#password", PASSWORD).await;
             click(&b, "form button[type=submit]").await;
+            wait_url(&b, "/search").await;
             assert_eq!(b.text("h1").await, "案件检索");
             assert_eq!(b.text("#total").await, "27", "every report, newest first");
 
@@ -302,6 +316,7 @@ fn leader_searches_narrows_pages_opens_history_and_reads_stats() {
             );
             if shots {
                 b.screenshot("lead-search-facet", DESKTOP).await;
+                b.screenshot("lead-search-facet-phone", PHONE).await;
             }
             // Removing the chip widens again.
             click(&b, ".chip").await;
@@ -314,7 +329,7 @@ fn leader_searches_narrows_pages_opens_history_and_reads_stats() {
                 .await
                 .expect("sort");
             click(&b, "#search-go").await;
-            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            wait_url(&b, "sort=newest").await;
             let first_subject = b.text(".hit .subject").await;
             assert_eq!(first_subject, FIRST_SUBJECT);
             click(&b, ".hit a.subject").await;
@@ -344,12 +359,7 @@ fn leader_searches_narrows_pages_opens_history_and_reads_stats() {
                 .await
                 .expect("by");
             click(&b, "#stats-go").await;
-            for _ in 0..50 {
-                if count(&b, "#chart-month img").await == 1 {
-                    break;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            }
+            wait_url(&b, "by=jurisdiction").await;
             let table = b.text("#stats-table").await;
             assert!(
                 table.contains("渝中区") && table.contains("江北区"),
