@@ -322,14 +322,21 @@ fn leader_searches_narrows_pages_opens_history_and_reads_stats() {
             click(&b, ".chip").await;
             wait_total(&b, "24").await;
 
-            // Newest first, then open the first subject's history from its hit.
+            // The order: a new choice re-runs the search (script); oldest, then newest first.
+            b.wait("#sort")
+                .await
+                .select_by_value("oldest")
+                .await
+                .expect("sort");
+            wait_url(&b, "sort=oldest").await;
+            assert_eq!(b.text(".hit .subject").await, "渝北区诚信安全生产考试点");
             b.wait("#sort")
                 .await
                 .select_by_value("newest")
                 .await
                 .expect("sort");
-            click(&b, "#search-go").await;
             wait_url(&b, "sort=newest").await;
+            // Then open the newest subject's history from its hit.
             let first_subject = b.text(".hit .subject").await;
             assert_eq!(first_subject, FIRST_SUBJECT);
             click(&b, ".hit a.subject").await;
