@@ -61,3 +61,27 @@
   var errors = document.getElementById("errors");
   if (errors) errors.focus();
 })();
+
+/* Leadership pages (/search, /stats): a new order re-runs the search at once; "/" focuses the
+   search box (as in most search tools). Without script the buttons do the same. */
+(function () {
+  "use strict";
+  var box = document.querySelector("form.searchbox");
+  if (!box) return;
+  var sort = document.getElementById("sort");
+  if (sort) {
+    sort.addEventListener("change", function () {
+      box.submit();
+    });
+  }
+  var q = document.getElementById("q");
+  document.addEventListener("keydown", function (e) {
+    var t = e.target;
+    var typing = t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT");
+    if (e.key === "/" && !typing && q) {
+      e.preventDefault();
+      q.focus();
+      q.select();
+    }
+  });
+})();

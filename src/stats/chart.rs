@@ -82,6 +82,9 @@ pub fn svg_chart(table: &StatsTable) -> String {
             ty = y(v) + 4.0,
         );
     }
+    // At most 18 axis labels, so that long periods of months stay legible (every bar keeps
+    // its value in its tooltip).
+    let every = rows.len().div_ceil(18).max(1);
     let mut line = Vec::new();
     for (i, row) in rows.iter().enumerate() {
         let x = LEFT + slot * i as f64;
@@ -95,13 +98,15 @@ pub fn svg_chart(table: &StatsTable) -> String {
             label = escape(&row.label),
             n = row.counts.reports,
         );
-        let _ = write!(
-            svg,
-            r##"<text x="{cx:.1}" y="{ly:.1}" text-anchor="end" transform="rotate(-35 {cx:.1} {ly:.1})">{}</text>"##,
-            escape(&row.label),
-            cx = x + slot / 2.0,
-            ly = TOP + plot_h + 14.0,
-        );
+        if i % every == 0 {
+            let _ = write!(
+                svg,
+                r##"<text x="{cx:.1}" y="{ly:.1}" text-anchor="end" transform="rotate(-35 {cx:.1} {ly:.1})">{}</text>"##,
+                escape(&row.label),
+                cx = x + slot / 2.0,
+                ly = TOP + plot_h + 14.0,
+            );
+        }
         line.push(format!(
             "{:.1},{:.1}",
             x + slot / 2.0,
@@ -174,5 +179,25 @@ mod tests {
         assert!(svg.contains("教学走过场：0"));
         // The scale's top is 10 (9 rounded up): the tallest value reaches near the top.
         assert!(svg.contains(">10</text>"));
+    }
+
+    #[test]
+    fn long_periods_thin_out_the_axis_labels() {
+        let day = chrono::NaiveDate::from_ymd_opt(2024, 5, 1).unwrap();
+        let rows: Vec<StatsRow> = (0..36).map(|i| row(&format!("第{i}月"), i, 0)).collect();
+        let table = StatsTable {
+            by: Dimension::Month,
+            period: Period { from: day, to: day },
+            previous: Period { from: day, to: day },
+            jurisdiction: "500000".into(),
+            jurisdiction_name: "重庆市".into(),
+            rows,
+            total: row("合计", 0, 0),
+        };
+        let svg = svg_chart(&table);
+        assert_eq!(svg.matches(r#"class="bar""#).count(), 36);
+        assert_eq!(svg.matches("rotate(-35").count(), 18);
+        assert!(svg.contains(">第0月</text>") && !svg.contains(">第1月</text>"));
+        assert!(svg.contains("第1月：1"), "every bar keeps its tooltip");
     }
 }

@@ -327,29 +327,15 @@ async fn search(
     req: actix_web::HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let params = query_params::<SearchParams>(&req)?;
-    let query = crate::cli::search::build_query(
+    let results = run_search(
+        &app,
+        &user,
         &params.q,
         &params.filters,
         params.offset.unwrap_or(0),
         params.limit.unwrap_or(20),
     )
-    .map_err(|e| bad_query(&e))?;
-    app.store
-        .audit(
-            &user.0.name,
-            "search",
-            None,
-            None,
-            serde_json::json!({"q": params.q, "filters": format!("{:?}", params.filters)}),
-        )
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
-    let Some(query) = scoped(&app, &scope_of(&app, &user), query).await? else {
-        return Ok(
-            HttpResponse::Ok().json(serde_json::json!({"total": 0, "hits": [], "facets": {}}))
-        );
-    };
-    let results = on_index(&app, move |index| index.search(&query)).await?;
+    .await?;
     let facets: serde_json::Map<String, serde_json::Value> = results
         .facets
         .iter()
@@ -366,6 +352,34 @@ async fn search(
         "hits": results.hits.iter().map(crate::cli::search::hit_json).collect::<Vec<_>>(),
         "facets": facets,
     })))
+}
+
+/// A search of the user's subtree, audited (the API's and the search page's one path); a query
+/// asking only outside the subtree finds nothing.
+pub(super) async fn run_search(
+    app: &App,
+    user: &AuthUser,
+    text: &str,
+    filters: &crate::cli::search::Filters,
+    offset: usize,
+    limit: usize,
+) -> Result<search::SearchResults, ApiError> {
+    let query =
+        crate::cli::search::build_query(text, filters, offset, limit).map_err(|e| bad_query(&e))?;
+    app.store
+        .audit(
+            &user.0.name,
+            "search",
+            None,
+            None,
+            serde_json::json!({"q": text, "filters": format!("{:?}", filters)}),
+        )
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    let Some(query) = scoped(app, &scope_of(app, user), query).await? else {
+        return Ok(search::SearchResults::default());
+    };
+    on_index(app, move |index| index.search(&query)).await
 }
 
 /// The query narrowed to the user's subtree and without the cases they are excluded from;
@@ -496,8 +510,18 @@ async fn get_subject(
     user: AuthUser,
     key: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let given = intake::normalize_text(&key);
-    let scope = scope_of(&app, &user);
+    Ok(HttpResponse::Ok().json(subject_in_scope(&app, &user, &key).await?))
+}
+
+/// A subject (by key or name) with the cases and reports of it the user may see, each case with
+/// its latest finding (核查结论); 404 when none is visible (the API's and the page's one path).
+pub(super) async fn subject_in_scope(
+    app: &App,
+    user: &AuthUser,
+    key: &str,
+) -> Result<serde_json::Value, ApiError> {
+    let given = intake::normalize_text(key);
+    let scope = scope_of(app, user);
     // A key as given, else the keys the name may be stored under (places stripped as the writer
     // strips them).
     let mut keys = vec![given.clone()];
@@ -520,7 +544,7 @@ async fn get_subject(
         let Some(id) = case["case_id"].as_i64() else {
             continue;
         };
-        if visible_case(&app, &scope, id).await.is_ok() {
+        if visible_case(app, &scope, id).await.is_ok() {
             visible.insert(id);
         }
     }
@@ -537,7 +561,26 @@ async fn get_subject(
         }
     }
     history["report_count"] = serde_json::json!(history["reports"].as_array().map_or(0, Vec::len));
-    Ok(HttpResponse::Ok().json(history))
+    if let Some(cases) = history["cases"].as_array_mut() {
+        for case in cases {
+            let Some(id) = case["case_id"].as_i64() else {
+                continue;
+            };
+            let events = app
+                .store
+                .case_events(id)
+                .await
+                .map_err(|e| ApiError::internal(&e))?;
+            case["finding"] = events
+                .iter()
+                .rev()
+                .find(|e| e.kind == "case.record_finding")
+                .map_or(serde_json::Value::Null, |e| {
+                    serde_json::json!({"finding": e.data["finding"], "text": e.data["text"], "at": e.at})
+                });
+        }
+    }
+    Ok(history)
 }
 
 #[derive(Debug, serde::Deserialize)]

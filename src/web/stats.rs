@@ -42,7 +42,7 @@ struct StatsParams {
     format: Option<String>,
 }
 
-fn beijing_today() -> chrono::NaiveDate {
+pub(super) fn beijing_today() -> chrono::NaiveDate {
     chrono::Utc::now()
         .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("offset"))
         .date_naive()
@@ -145,15 +145,7 @@ async fn get_stats(
             .into())
         }
     };
-    let scope = scope_of(&app, &user);
-    let table = stats::compute(
-        &app.store,
-        &scope,
-        app.config.triage.home.as_deref(),
-        &query,
-        chrono::Utc::now(),
-    )
-    .await?;
+    let table = stats_table(&app, &user, &query).await?;
     Ok(match format {
         "xlsx" => {
             let bytes = stats::stats_xlsx(&table).map_err(|e| ApiError::internal(&e))?;
@@ -171,6 +163,24 @@ async fn get_stats(
             .body(stats::svg_chart(&table)),
         _ => HttpResponse::Ok().json(table_json(&table)),
     })
+}
+
+/// The statistics table of a query in the user's subtree (the API's and the page's one path);
+/// a jurisdiction outside it is not found.
+pub(super) async fn stats_table(
+    app: &App,
+    user: &AuthUser,
+    query: &StatsQuery,
+) -> Result<StatsTable, ApiError> {
+    let scope = scope_of(app, user);
+    Ok(stats::compute(
+        &app.store,
+        &scope,
+        app.config.triage.home.as_deref(),
+        query,
+        chrono::Utc::now(),
+    )
+    .await?)
 }
 
 #[derive(Debug, serde::Deserialize)]

@@ -10,6 +10,7 @@
 
 mod assets;
 mod form;
+mod leadership;
 mod report;
 #[allow(dead_code)] // until the staff pages use every part
 pub mod staff;
@@ -25,6 +26,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     assets::routes(cfg);
     report::routes(cfg);
     staff::routes(cfg);
+    leadership::routes(cfg);
 }
 
 /// What every page's layout needs.
