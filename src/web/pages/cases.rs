@@ -765,6 +765,9 @@ struct Notice {
     ok: bool,
     title: String,
     detail: String,
+    /// What the officer typed, shown again in the notice (the form it came from may be gone
+    /// with the case's new state): (field, text).
+    kept: Vec<(&'static str, String)>,
 }
 
 /// The enforcement actions offered, in the order of the 渝考发 tables.
@@ -1232,6 +1235,7 @@ fn done_notice(done: &str) -> Option<Notice> {
         ok: true,
         title: title.into(),
         detail: String::new(),
+        kept: Vec::new(),
     })
 }
 
@@ -1265,6 +1269,15 @@ async fn again(
     if e.status() == StatusCode::NOT_FOUND {
         return Err(e.into());
     }
+    let kept: Vec<(&'static str, String)> = [
+        ("理由", &typed.reason),
+        ("内容", &typed.text),
+        ("转至", &typed.to),
+    ]
+    .into_iter()
+    .filter(|(_, v)| !v.trim().is_empty())
+    .map(|(k, v)| (k, v.clone()))
+    .collect();
     let notice = if e.code == "version_conflict" {
         Notice {
             ok: false,
@@ -1273,12 +1286,14 @@ async fn again(
                 "{} 下面是案件的最新情况，您填写的内容已保留，请核对后再提交。",
                 e.message
             ),
+            kept,
         }
     } else {
         Notice {
             ok: false,
             title: e.message.clone(),
             detail: String::new(),
+            kept,
         }
     };
     let layout = user.layout(app, "案件", "cases");
@@ -1489,6 +1504,7 @@ async fn reveal_post(
                     ok: true,
                     title: "已查看举报人身份（已记录查看人、时间和理由）".into(),
                     detail: "身份信息只在本页显示这一次，请勿转载、转发。".into(),
+                    kept: Vec::new(),
                 }),
                 revealed: Some(RevealedView {
                     report_id,
