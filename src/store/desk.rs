@@ -4,7 +4,6 @@
 
 use super::Store;
 use sqlx::Row;
-use std::collections::HashMap;
 
 /// An attachment of a report, as the case page lists it.
 #[derive(Debug, Clone)]
@@ -63,45 +62,58 @@ impl Store {
             .collect()
     }
 
-    /// Open cases (not closed, merged or transferred) about the same subject as each of `cases`
-    /// (same subject key), at most `per_case` each, oldest first. The caller filters by scope.
+    /// Open cases (not closed, merged or transferred) about the same subject as each of `cases`,
+    /// at most `per_case` each, oldest first. The subject is the case's key or any of its
+    /// reports' keys (a case split off keeps its reports' keys). The caller filters by scope.
     pub async fn duplicate_suggestions(
         &self,
         cases: &[(i64, Option<&str>)],
         per_case: usize,
     ) -> anyhow::Result<Vec<Suggestion>> {
-        let mut by_key: HashMap<&str, Vec<i64>> = HashMap::new();
-        for (id, key) in cases {
-            if let Some(k) = key.filter(|k| !k.is_empty()) {
-                by_key.entry(k).or_default().push(*id);
-            }
-        }
         let mut out = Vec::new();
-        for (key, ids) in by_key {
-            let rows = sqlx::query(&format!(
-                "SELECT {} FROM cases WHERE subject_key = $1 \
-                 AND state NOT IN ('closed', 'merged', 'transferred') ORDER BY id LIMIT $2",
-                super::read::CASE_COLUMNS
-            ))
-            .bind(key.to_string())
-            .bind(i64::try_from(per_case + ids.len()).unwrap_or(50))
+        for (id, key) in cases {
+            let mut keys: Vec<String> = sqlx::query(
+                "SELECT DISTINCT subject_key FROM reports WHERE case_id = $1 AND subject_key IS NOT NULL",
+            )
+            .bind(*id)
             .fetch_all(self.pool())
-            .await?;
-            let found = rows
-                .iter()
-                .map(super::read::case_from_row)
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            for id in &ids {
-                out.extend(
-                    found
+            .await?
+            .iter()
+            .filter_map(|r| r.try_get::<String, _>(0).ok())
+            .collect();
+            if let Some(k) = key {
+                keys.push((*k).to_string());
+            }
+            keys.retain(|k| !k.is_empty());
+            keys.sort();
+            keys.dedup();
+            for k in keys.iter().take(3) {
+                let rows = sqlx::query(&format!(
+                    "SELECT {} FROM cases WHERE id <> $1 \
+                     AND state NOT IN ('closed', 'merged', 'transferred') \
+                     AND (subject_key = $2 OR id IN (SELECT case_id FROM reports WHERE subject_key = $2)) \
+                     ORDER BY id LIMIT $3",
+                    super::read::CASE_COLUMNS
+                ))
+                .bind(*id)
+                .bind(k.clone())
+                .bind(i64::try_from(per_case).unwrap_or(3))
+                .fetch_all(self.pool())
+                .await?;
+                for row in &rows {
+                    let case = super::read::case_from_row(row)?;
+                    let seen = out
                         .iter()
-                        .filter(|c| c.id != *id)
-                        .take(per_case)
-                        .map(|c| Suggestion {
+                        .filter(|s: &&Suggestion| s.for_case == *id)
+                        .any(|s| s.case.id == case.id);
+                    let count = out.iter().filter(|s| s.for_case == *id).count();
+                    if !seen && count < per_case {
+                        out.push(Suggestion {
                             for_case: *id,
-                            case: c.clone(),
-                        }),
-                );
+                            case,
+                        });
+                    }
+                }
             }
         }
         Ok(out)
