@@ -605,7 +605,10 @@ pub fn referral_key(case_id: i64, referral: &str) -> String {
 
 /// Queues a referral letter (idempotent on [`referral_key`]); true when this call queued it,
 /// false when it was queued already.
-pub async fn enqueue_referral(store: &crate::store::Store, payload: Payload) -> anyhow::Result<bool> {
+pub async fn enqueue_referral(
+    store: &crate::store::Store,
+    payload: Payload,
+) -> anyhow::Result<bool> {
     let key = referral_key(payload.case_id, payload.referral.as_deref().unwrap_or(""));
     let mut tx = store.pool().begin().await?;
     let before = sqlx::query("SELECT 1 FROM outbox WHERE dedup_key = $1")

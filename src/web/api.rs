@@ -733,7 +733,8 @@ async fn transition(
                 })?,
         ),
     };
-    let (version, case) = apply_transition(&app, &user, id, if_match, &step, reason.as_deref()).await?;
+    let (version, case) =
+        apply_transition(&app, &user, id, if_match, &step, reason.as_deref()).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("ETag", format!("\"{version}\"")))
         .json(case))

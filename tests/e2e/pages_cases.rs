@@ -166,7 +166,12 @@ fn an_officer_works_a_case_from_sign_for_to_close_in_the_browser() {
                 .await
                 .expect("kind");
             click(&b, "#apply-filters").await;
-            wait_until(&b, "empty queue", "return !!document.getElementById('queue-empty')").await;
+            wait_until(
+                &b,
+                "empty queue",
+                "return !!document.getElementById('queue-empty')",
+            )
+            .await;
             assert!(b.text("#queue-empty").await.contains("没有符合条件的案件"));
             b.wait("#f-kind")
                 .await
@@ -180,16 +185,27 @@ fn an_officer_works_a_case_from_sign_for_to_close_in_the_browser() {
 
             // Open the case: the evidence is marked, with the rule in the title.
             click(&b, &format!("tr[data-case='{case_id}'] a.case-no")).await;
-            wait_until(&b, "the case page", "return !!document.getElementById('case-no')").await;
+            wait_until(
+                &b,
+                "the case page",
+                "return !!document.getElementById('case-no')",
+            )
+            .await;
             assert_eq!(b.text("#case-no").await, case_no);
             let marks = b
                 .js("return Array.from(document.querySelectorAll('mark.ev')).map(m => m.textContent + '|' + m.title)")
                 .await;
             let marks = marks.to_string();
             assert!(marks.contains("包过") && marks.contains("规则"), "{marks}");
-            assert!(marks.contains("铁东区|地点"), "the locus words are marked: {marks}");
+            assert!(
+                marks.contains("铁东区|地点"),
+                "the locus words are marked: {marks}"
+            );
             let page = html(&b).await;
-            assert!(page.contains("其他候选") || page.contains("鞍山市铁东区"), "locus reasons");
+            assert!(
+                page.contains("其他候选") || page.contains("鞍山市铁东区"),
+                "locus reasons"
+            );
             assert!(page.contains("移送公安机关"), "referrals with their body");
 
             // Split the second report off, then merge that case back from its page.
@@ -198,31 +214,47 @@ fn an_officer_works_a_case_from_sign_for_to_close_in_the_browser() {
                 .select_by_value(&second_report.to_string())
                 .await
                 .expect("split report");
-            b.type_into("#split-reason", "来电反映的是另一期培训班").await;
+            b.type_into("#split-reason", "来电反映的是另一期培训班")
+                .await;
             click(&b, "#split button").await;
             wait_until(&b, "the new case", &format!("return !!document.getElementById('case-no') && document.getElementById('case-no').textContent !== '{case_no}'")).await;
             assert!(b.text("#notice").await.contains("已拆分"));
             let dups = b.text("#duplicates").await;
-            assert!(dups.contains(&case_no), "the old case is suggested as duplicate: {dups}");
+            assert!(
+                dups.contains(&case_no),
+                "the old case is suggested as duplicate: {dups}"
+            );
             b.type_into("#merge-into", &case_no).await;
-            b.type_into("#merge-reason", "核实为同一期培训班，并案办理").await;
+            b.type_into("#merge-reason", "核实为同一期培训班，并案办理")
+                .await;
             click(&b, "#merge button").await;
             wait_until(&b, "back on the first case", &format!("return !!document.getElementById('case-no') && document.getElementById('case-no').textContent === '{case_no}'")).await;
             assert!(b.text("#notice").await.contains("已并案"));
             assert_eq!(
-                b.js("return document.querySelectorAll('article.report').length").await,
+                b.js("return document.querySelectorAll('article.report').length")
+                    .await,
                 json!(2)
             );
             assert!(b.text("#timeline + .timeline").await.contains("并入本案"));
 
             // The steps, each from the buttons the state allows.
             assert_eq!(state_of(&b).await, "routed");
+            if shots {
+                b.screenshot("case-page-routed", DESKTOP).await;
+            }
             assert!(html(&b).await.contains("id=\"step-send_back\""));
             step(&b, "step-sign_for", "signed_for").await;
-            assert!(!html(&b).await.contains("id=\"step-sign_for\""), "signed: no second sign-for");
+            assert!(
+                !html(&b).await.contains("id=\"step-sign_for\""),
+                "signed: no second sign-for"
+            );
             step(&b, "step-start_verification", "verifying").await;
             click(&b, "#finding-1").await;
-            b.type_into("#finding-text", "经现场核查，该中心承诺包过、考场有人协助答题属实。").await;
+            b.type_into(
+                "#finding-text",
+                "经现场核查，该中心承诺包过、考场有人协助答题属实。",
+            )
+            .await;
             step(&b, "step-record_finding", "finding").await;
             click(&b, "#act-1").await; // 限期改正
             click(&b, "#act-2").await; // 罚款
@@ -234,24 +266,49 @@ fn an_officer_works_a_case_from_sign_for_to_close_in_the_browser() {
                 .await
                 .expect("status");
             step(&b, "step-record_rectification", "rectification").await;
-            b.type_into("#reply-text", "您反映的问题经查属实，已责令限期改正并处罚款2.5万元。").await;
+            b.type_into(
+                "#reply-text",
+                "您反映的问题经查属实，已责令限期改正并处罚款2.5万元。",
+            )
+            .await;
             step(&b, "step-reply", "replied").await;
             let timeline = b.text("#timeline + .timeline").await;
             assert!(timeline.contains("罚款 2.5 万元"), "{timeline}");
-            assert!(timeline.contains("核查结论") && timeline.contains("属实"), "{timeline}");
+            assert!(
+                timeline.contains("核查结论") && timeline.contains("属实"),
+                "{timeline}"
+            );
+            assert!(
+                !timeline.contains("signed_for"),
+                "states named in Chinese: {timeline}"
+            );
 
             // The referral letter to the police: preview (identity masked), then send.
             click(&b, "#letter-public_security a.button").await;
-            wait_until(&b, "letter preview", "return !!document.querySelector('#letter-public_security .letter-text')").await;
+            wait_until(
+                &b,
+                "letter preview",
+                "return !!document.querySelector('#letter-public_security .letter-text')",
+            )
+            .await;
             let letter = b.text("#letter-public_security .letter-text").await;
-            assert!(letter.contains(&case_no) && letter.contains("鞍山市公安局铁东分局"), "{letter}");
-            assert!(!letter.contains(REPORTER_NAME) && !letter.contains(REPORTER_PHONE), "identity masked: {letter}");
+            assert!(
+                letter.contains(&case_no) && letter.contains("鞍山市公安局铁东分局"),
+                "{letter}"
+            );
+            assert!(
+                !letter.contains(REPORTER_NAME) && !letter.contains(REPORTER_PHONE),
+                "identity masked: {letter}"
+            );
             if shots {
                 b.screenshot("case-letter-preview", DESKTOP).await;
             }
             click(&b, "#letter-public_security form button").await;
             wait_until(&b, "letter queued", "var n = document.getElementById('notice'); return !!n && n.textContent.indexOf('移送函已排队') >= 0").await;
-            assert!(b.text("#letter-public_security").await.contains("已排队待发送"));
+            assert!(b
+                .text("#letter-public_security")
+                .await
+                .contains("已排队待发送"));
 
             // Close.
             step(&b, "step-close", "closed").await;
@@ -263,18 +320,35 @@ fn an_officer_works_a_case_from_sign_for_to_close_in_the_browser() {
                 .select_by_value(&first["report_id"].to_string())
                 .await
                 .expect("report");
-            b.type_into("#reveal-reason", "需电话联系举报人核实培训班期次").await;
+            b.type_into("#reveal-reason", "需电话联系举报人核实培训班期次")
+                .await;
             click(&b, "#reveal-form button").await;
-            wait_until(&b, "identity", "return !!document.getElementById('identity')").await;
+            wait_until(
+                &b,
+                "identity",
+                "return !!document.getElementById('identity')",
+            )
+            .await;
             let identity = b.text("#identity").await;
-            assert!(identity.contains(REPORTER_NAME) && identity.contains(REPORTER_PHONE), "{identity}");
+            assert!(
+                identity.contains(REPORTER_NAME) && identity.contains(REPORTER_PHONE),
+                "{identity}"
+            );
             if shots {
                 b.screenshot("case-page", DESKTOP).await;
             }
             // Shown only in the answer to the post: the case page read again does not hold it
             // (the reporter's own words in the text are the report, as the API shows it).
-            b.client.goto(&server.url(&format!("/cases/{case_id}"))).await.expect("goto");
-            wait_until(&b, "case page", "return !!document.getElementById('case-no')").await;
+            b.client
+                .goto(&server.url(&format!("/cases/{case_id}")))
+                .await
+                .expect("goto");
+            wait_until(
+                &b,
+                "case page",
+                "return !!document.getElementById('case-no')",
+            )
+            .await;
             assert_eq!(
                 b.js("return !!document.getElementById('identity')").await,
                 json!(false)
@@ -286,7 +360,9 @@ fn an_officer_works_a_case_from_sign_for_to_close_in_the_browser() {
         let rows = outbox_rows(&dep, true);
         let key = format!("referral:{case_id}:public_security");
         assert_eq!(
-            rows.iter().filter(|r| r["dedup_key"] == key.as_str()).count(),
+            rows.iter()
+                .filter(|r| r["dedup_key"] == key.as_str())
+                .count(),
             1,
             "{backend:?}: {rows:?}"
         );
@@ -398,7 +474,10 @@ fn stale_versions_hostile_text_scope_and_read_only_pages() {
         // Hostile text is text; the evidence is still marked.
         let (status, page) = get_page(&c, &li, &case_url);
         assert_eq!(status, 200, "{backend:?}");
-        assert!(!page.contains("<script>alert"), "{backend:?}: script escaped");
+        assert!(
+            !page.contains("<script>alert"),
+            "{backend:?}: script escaped"
+        );
         assert!(!page.contains("<img src=x"), "{backend:?}: img escaped");
         let shown = page
             .split("class=\"u evidence\">")
@@ -406,24 +485,36 @@ fn stale_versions_hostile_text_scope_and_read_only_pages() {
             .and_then(|s| s.split("</p>").next())
             .unwrap_or("");
         assert!(
-            shown.contains("&#60;script&#62;") && shown.contains("&#60;img src=x onerror=alert(1)&#62;"),
+            shown.contains("&#60;script&#62;")
+                && shown.contains("&#60;img src=x onerror=alert(1)&#62;"),
             "{backend:?}: {shown}"
         );
         assert!(
             page.contains("<mark class=\"ev\" title=\"规则 T2-"),
             "{backend:?}: the rule's words are marked"
         );
-        assert!(page.contains(">铁东区</mark>"), "{backend:?}: the place is marked");
+        assert!(
+            page.contains(">铁东区</mark>"),
+            "{backend:?}: the place is marked"
+        );
         assert!(page.contains("id=\"step-sign_for\""));
 
         // The queue lists it, with the state tab counted.
         let (status, queue) = get_page(&c, &li, &server.url("/cases?state=routed"));
         assert_eq!(status, 200);
-        assert!(queue.contains(&format!("href=\"/cases/{id}\"")), "{backend:?}");
+        assert!(
+            queue.contains(&format!("href=\"/cases/{id}\"")),
+            "{backend:?}"
+        );
         assert!(queue.contains("已超期"), "{backend:?}");
 
         // A stale version: the conflict said, the typed text kept, the case shown as it is now.
-        let (status, _) = post_form(&c, &li, &format!("{case_url}/steps"), &[("action", "sign_for"), ("version", "1")]);
+        let (status, _) = post_form(
+            &c,
+            &li,
+            &format!("{case_url}/steps"),
+            &[("action", "sign_for"), ("version", "1")],
+        );
         assert_eq!(status, 303, "{backend:?}: signed for");
         let typed = "我写了很长的退回理由，不能丢";
         let (status, page) = post_form(
@@ -435,9 +526,17 @@ fn stale_versions_hostile_text_scope_and_read_only_pages() {
         assert_eq!(status, 409, "{backend:?}");
         assert!(page.contains("案件已被他人更新"), "{backend:?}");
         assert!(page.contains(typed), "{backend:?}: what was typed is kept");
-        assert!(page.contains("data-state=\"signed_for\""), "{backend:?}: the case as it is now");
+        assert!(
+            page.contains("data-state=\"signed_for\""),
+            "{backend:?}: the case as it is now"
+        );
         // An illegal step: the state machine's message.
-        let (status, page) = post_form(&c, &li, &format!("{case_url}/steps"), &[("action", "close"), ("version", "2")]);
+        let (status, page) = post_form(
+            &c,
+            &li,
+            &format!("{case_url}/steps"),
+            &[("action", "close"), ("version", "2")],
+        );
         assert_eq!(status, 409, "{backend:?}");
         assert!(page.contains("不能执行“办结”"), "{backend:?}");
         // A finding without text: refused, the choice kept.
@@ -452,17 +551,28 @@ fn stale_versions_hostile_text_scope_and_read_only_pages() {
             &c,
             &li,
             &format!("{case_url}/steps"),
-            &[("action", "record_finding"), ("version", "3"), ("finding", "部分属实"), ("text", "")],
+            &[
+                ("action", "record_finding"),
+                ("version", "3"),
+                ("finding", "部分属实"),
+                ("text", ""),
+            ],
         );
         let _ = page;
         assert_eq!(status, 400, "{backend:?}");
-        assert!(page2.contains("value=\"部分属实\" required checked"), "{backend:?}");
+        assert!(
+            page2.contains("value=\"部分属实\" required checked"),
+            "{backend:?}"
+        );
         // A reveal without a reason is refused; nothing shown.
         let (status, page) = post_form(
             &c,
             &li,
             &format!("{case_url}/reveal"),
-            &[("report_id", &ack["report_id"].to_string()), ("reason", " ")],
+            &[
+                ("report_id", &ack["report_id"].to_string()),
+                ("reason", " "),
+            ],
         );
         assert_eq!(status, 400, "{backend:?}");
         assert!(!page.contains("13904125566"), "{backend:?}");
@@ -471,30 +581,60 @@ fn stale_versions_hostile_text_scope_and_read_only_pages() {
         let zhao = login(&c, &server.base, "zhao");
         let (status, page) = get_page(&c, &zhao, &case_url);
         assert_eq!(status, 404, "{backend:?}");
-        assert!(page.contains("<html") && !page.contains("宏远"), "{backend:?}: nothing leaks");
-        let (status, _) = post_form(&c, &zhao, &format!("{case_url}/steps"), &[("action", "start_verification"), ("version", "3")]);
+        assert!(
+            page.contains("<html") && !page.contains("宏远"),
+            "{backend:?}: nothing leaks"
+        );
+        let (status, _) = post_form(
+            &c,
+            &zhao,
+            &format!("{case_url}/steps"),
+            &[("action", "start_verification"), ("version", "3")],
+        );
         assert_eq!(status, 404, "{backend:?}");
         let (_, queue) = get_page(&c, &zhao, &server.url("/cases"));
-        assert!(queue.contains("暂无待办案件"), "{backend:?}: the empty state is explained");
+        assert!(
+            queue.contains("暂无待办案件"),
+            "{backend:?}: the empty state is explained"
+        );
 
         // An operator reads the case but gets no buttons; a post is refused as the API refuses it.
         let op = login(&c, &server.base, "op");
         let (status, page) = get_page(&c, &op, &case_url);
         assert_eq!(status, 200, "{backend:?}");
-        assert!(!page.contains("action=\"/cases/") , "{backend:?}: no forms for an operator");
+        assert!(
+            !page.contains("action=\"/cases/"),
+            "{backend:?}: no forms for an operator"
+        );
         assert!(page.contains("id=\"read-only\""));
-        let (status, _) = post_form(&c, &op, &format!("{case_url}/steps"), &[("action", "record_finding"), ("version", "3"), ("finding", "属实"), ("text", "x")]);
+        let (status, _) = post_form(
+            &c,
+            &op,
+            &format!("{case_url}/steps"),
+            &[
+                ("action", "record_finding"),
+                ("version", "3"),
+                ("finding", "属实"),
+                ("text", "x"),
+            ],
+        );
         assert_eq!(status, 403, "{backend:?}");
         // A leader reads it too, without the reveal form.
         let boss = login(&c, &server.base, "boss");
         let (status, page) = get_page(&c, &boss, &case_url);
         assert_eq!(status, 200, "{backend:?}");
-        assert!(!page.contains("reveal-form"), "{backend:?}: leaders never see identity");
+        assert!(
+            !page.contains("reveal-form"),
+            "{backend:?}: leaders never see identity"
+        );
         let (status, page) = post_form(
             &c,
             &boss,
             &format!("{case_url}/reveal"),
-            &[("report_id", &ack["report_id"].to_string()), ("reason", "看看")],
+            &[
+                ("report_id", &ack["report_id"].to_string()),
+                ("reason", "看看"),
+            ],
         );
         assert_eq!(status, 403, "{backend:?}");
         assert!(!page.contains("13904125566"));

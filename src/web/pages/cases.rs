@@ -134,7 +134,11 @@ struct QueueQuery {
 
 impl QueueQuery {
     fn page(&self) -> i64 {
-        self.page.trim().parse::<i64>().unwrap_or(1).clamp(1, 100_000)
+        self.page
+            .trim()
+            .parse::<i64>()
+            .unwrap_or(1)
+            .clamp(1, 100_000)
     }
 
     fn filter(&self) -> crate::store::QueueFilter {
@@ -309,7 +313,12 @@ async fn queue_page(
     let mut rows_of: Vec<CaseRow> = Vec::new();
     for c in &cases {
         if let Some(id) = c["case_id"].as_i64() {
-            if let Some(row) = app.store.case(id).await.map_err(|e| ApiError::internal(&e))? {
+            if let Some(row) = app
+                .store
+                .case(id)
+                .await
+                .map_err(|e| ApiError::internal(&e))?
+            {
                 rows_of.push(row);
             }
         }
@@ -403,7 +412,9 @@ async fn queue_page(
             &q.category,
         ),
         kinds: choices(
-            intake::SubjectKind::ALL.iter().map(|c| (c.code(), c.label())),
+            intake::SubjectKind::ALL
+                .iter()
+                .map(|c| (c.code(), c.label())),
             &q.kind,
         ),
         channels: choices(
@@ -411,7 +422,13 @@ async fn queue_page(
             &q.channel,
         ),
         dues: choices(
-            [("1", "1 天内"), ("3", "3 天内"), ("7", "7 天内"), ("15", "15 天内")].into_iter(),
+            [
+                ("1", "1 天内"),
+                ("3", "3 天内"),
+                ("7", "7 天内"),
+                ("15", "15 天内"),
+            ]
+            .into_iter(),
             &q.due,
         ),
         loci: choices(loci.iter().map(|(v, l)| (v.as_str(), l.as_str())), &q.locus),
@@ -854,7 +871,10 @@ fn event_view(app: &App, e: &crate::store::EventRow) -> EventView {
     let text = |k: &str| d[k].as_str().unwrap_or("").to_string();
     let (what, why) = match e.kind.as_str() {
         "report.received" => (
-            format!("收到举报（{}）", e.report_id.map(|r| r.to_string()).unwrap_or_default()),
+            format!(
+                "收到举报（{}）",
+                e.report_id.map(|r| r.to_string()).unwrap_or_default()
+            ),
             d["locus"]["reasons"]
                 .as_array()
                 .into_iter()
@@ -867,7 +887,9 @@ fn event_view(app: &App, e: &crate::store::EventRow) -> EventView {
         "case.opened" => ("立案".into(), String::new()),
         "case.report_linked" => (
             "举报并入本案（重复举报）".into(),
-            text("decision"),
+            d["summary"]
+                .as_str()
+                .map_or_else(|| text("decision"), str::to_string),
         ),
         "case.merged_into" => (format!("本案并入案件 {}", d["into"]), text("reason")),
         "case.merged_from" => (format!("案件 {} 并入本案", d["from"]), text("reason")),
@@ -879,10 +901,7 @@ fn event_view(app: &App, e: &crate::store::EventRow) -> EventView {
         "case.reporter_added" => ("举报人补充材料".into(), String::new()),
         "case.reminded" => ("办理期限提醒".into(), text("step")),
         "case.escalated" => ("超期督办（报上级）".into(), text("step")),
-        "case.extension_requested" => (
-            format!("申请延期 {} 个工作日", d["days"]),
-            text("reason"),
-        ),
+        "case.extension_requested" => (format!("申请延期 {} 个工作日", d["days"]), text("reason")),
         "case.extension_approved" => ("延期申请已批准".into(), text("reason")),
         "case.extension_denied" => ("延期申请未批准".into(), text("reason")),
         kind if kind.starts_with("case.") => {
@@ -897,7 +916,9 @@ fn event_view(app: &App, e: &crate::store::EventRow) -> EventView {
             if let Some(acts) = d["actions"].as_array() {
                 for a in acts {
                     match a["amount_wan"].as_f64() {
-                        Some(x) => why.push(format!("{} {} 万元", a["kind"].as_str().unwrap_or(""), x)),
+                        Some(x) => {
+                            why.push(format!("{} {} 万元", a["kind"].as_str().unwrap_or(""), x))
+                        }
                         None => why.push(a["kind"].as_str().unwrap_or("").to_string()),
                     }
                 }
@@ -905,8 +926,8 @@ fn event_view(app: &App, e: &crate::store::EventRow) -> EventView {
             if let Some(s) = d["status"].as_str() {
                 why.push(s.to_string());
             }
-            if let Some(to) = d["to"].as_str() {
-                why.push(format!("转至 {}", place_name(app, to)));
+            if let Some(h) = d["handling"].as_str() {
+                why.push(format!("分派至 {}", place_name(app, h)));
             }
             if let Some(r) = d["reason"].as_str().filter(|r| !r.is_empty()) {
                 why.push(format!("理由：{r}"));
@@ -993,7 +1014,10 @@ fn report_view(app: &App, r: &ReportRow, files: &[crate::store::CaseFile]) -> Re
             .collect(),
         locus_name: d["locus"]["name"].as_str().unwrap_or("未定位").to_string(),
         locus_reasons: str_list(&d["locus"]["reasons"]),
-        locus_others: str_list(&d["locus"]["candidates"]).into_iter().skip(1).collect(),
+        locus_others: str_list(&d["locus"]["candidates"])
+            .into_iter()
+            .skip(1)
+            .collect(),
         subject: d["extraction"]["subject_name"]
             .as_str()
             .unwrap_or("（未识别）")
@@ -1007,7 +1031,9 @@ fn report_view(app: &App, r: &ReportRow, files: &[crate::store::CaseFile]) -> Re
         categories,
         handling,
         routing_reasons: str_list(&d["routing"]["reasons"]),
-        transfer: d["routing"]["transfer"].as_str().map(|t| place_name(app, t)),
+        transfer: d["routing"]["transfer"]
+            .as_str()
+            .map(|t| place_name(app, t)),
         referrals: d["routing"]["referrals"]
             .as_array()
             .into_iter()
@@ -1176,13 +1202,20 @@ async fn build_case_page(
             .unwrap_or_else(|| "（未识别举报对象）".into()),
         kind: kind_label(&case.subject_kind),
         categories: case.categories.iter().map(|c| category_label(c)).collect(),
-        due: case.due_at.as_deref().map(shanghai_time).unwrap_or_default(),
+        due: case
+            .due_at
+            .as_deref()
+            .map(shanghai_time)
+            .unwrap_or_default(),
         left: left.map(time_left).unwrap_or_default(),
         overdue: left.is_some_and(|s| s < 0),
         version: case.version,
         opened: shanghai_time(&case.opened_at),
         repeat_count: case.repeat_count,
-        reports: reports.iter().map(|r| report_view(app, r, &files)).collect(),
+        reports: reports
+            .iter()
+            .map(|r| report_view(app, r, &files))
+            .collect(),
         events: events.iter().map(|e| event_view(app, e)).collect(),
         steps: if worker {
             steps_from(&case.state)
@@ -1436,17 +1469,28 @@ async fn letter_post(
     else {
         return Err(ApiError::not_found("移送事项").into());
     };
-    if referral.email.as_deref().is_none_or(|e| e.trim().is_empty()) {
+    if referral
+        .email
+        .as_deref()
+        .is_none_or(|e| e.trim().is_empty())
+    {
         let e = ApiError::new(
             StatusCode::CONFLICT,
             "no_address",
-            format!("未配置“{}”的电子邮箱，无法发送移送函；请联系管理员配置", referral.body),
+            format!(
+                "未配置“{}”的电子邮箱，无法发送移送函；请联系管理员配置",
+                referral.body
+            ),
             "no e-mail address configured for the receiving body",
         );
         return again(&app, &user, id, Typed::default(), e).await;
     }
-    let payload =
-        crate::outbox::referral_payload(&case, report, &referral, &reporter_of(&app, report.id).await);
+    let payload = crate::outbox::referral_payload(
+        &case,
+        report,
+        &referral,
+        &reporter_of(&app, report.id).await,
+    );
     let queued = crate::outbox::enqueue_referral(&app.store, payload)
         .await
         .map_err(|e| ApiError::internal(&e))?;
@@ -1582,7 +1626,10 @@ mod tests {
 
     #[test]
     fn only_the_steps_of_the_state_are_offered() {
-        assert_eq!(steps_from("routed"), vec!["sign_for", "send_back", "transfer"]);
+        assert_eq!(
+            steps_from("routed"),
+            vec!["sign_for", "send_back", "transfer"]
+        );
         assert_eq!(steps_from("verifying"), vec!["record_finding"]);
         assert_eq!(
             steps_from("actions"),
