@@ -140,7 +140,8 @@ impl StepError {
     }
 }
 
-fn step_label(step: &str) -> &str {
+/// The Chinese name of a step code (`sign_for` → 签收).
+pub fn step_label(step: &str) -> &str {
     match step {
         "sign_for" => "签收",
         "send_back" => "退回",

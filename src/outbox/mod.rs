@@ -485,7 +485,7 @@ pub async fn enqueue_batch(
             match r.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
                 Some(to) => rows.push(NewRow {
                     kind: MailKind::ReferralLetter,
-                    dedup_key: format!("referral:{case_id}:{}", r.code.code()),
+                    dedup_key: referral_key(case_id, r.code.code()),
                     payload: Payload {
                         to: to.to_string(),
                         body: Some(r.body.clone()),
@@ -531,6 +531,104 @@ pub async fn enqueue_batch(
         );
     }
     queue::insert(tx, rows, now, Some(sealer)).await
+}
+
+/// The referral letter (移送函) of a case to one receiving body, as it is queued and previewed:
+/// the facts of the case's first report with the reporter's identity removed and contact
+/// details masked, exactly as [`enqueue_batch`] writes them at intake. `reporter` serves only to
+/// find the reporter's own words in the text (it is never in the letter).
+pub fn referral_payload(
+    case: &crate::store::CaseRow,
+    report: &crate::store::ReportRow,
+    referral: &triage::Referral,
+    reporter: &intake::Reporter,
+) -> Payload {
+    let decisions = &report.decisions;
+    let mut facts = match report.title.as_deref().filter(|t| !t.trim().is_empty()) {
+        Some(t) => format!("【{}】{}", t.trim(), report.text),
+        None => report.text.clone(),
+    };
+    if let Some(address) = report.address.as_deref().filter(|a| !a.trim().is_empty()) {
+        facts.push_str(&format!("\n（举报所涉地址：{}）", address.trim()));
+    }
+    let referrals: Vec<triage::Referral> = decisions
+        .pointer("/routing/referrals")
+        .and_then(|r| serde_json::from_value(r.clone()).ok())
+        .unwrap_or_default();
+    Payload {
+        to: referral.email.clone().unwrap_or_default(),
+        case_no: case.case_no.clone(),
+        case_id: case.id,
+        report_id: Some(report.id),
+        received_at: chrono::DateTime::parse_from_rfc3339(&report.received_at)
+            .map(|t| beijing_text(&t))
+            .unwrap_or_else(|_| report.received_at.clone()),
+        channel: report
+            .channel
+            .parse::<intake::Channel>()
+            .map(|c| c.label().to_string())
+            .unwrap_or_else(|_| report.channel.clone()),
+        body: Some(referral.body.clone()),
+        referral: Some(referral.code.code().to_string()),
+        basis: Some(referral.basis.clone()),
+        subject_name: case.subject_name.clone(),
+        subject_kind: case
+            .subject_kind
+            .parse::<intake::SubjectKind>()
+            .ok()
+            .map(|k| k.label().to_string()),
+        locus_name: decisions
+            .pointer("/locus/name")
+            .and_then(|n| n.as_str())
+            .map(str::to_string),
+        categories: category_labels(&case.categories),
+        handling: Some(case.handling.clone()),
+        deadline: report
+            .deadline
+            .as_deref()
+            .and_then(|d| chrono::DateTime::parse_from_rfc3339(d).ok())
+            .map(|t| beijing_text(&t)),
+        referrals: referrals
+            .iter()
+            .map(|r| format!("{}（{}）", r.code.label(), r.body))
+            .collect(),
+        facts: Some(redact_text(&facts, reporter)),
+        ..Payload::default()
+    }
+}
+
+/// The outbox key of a case's referral letter to one kind of body (one letter per case ×
+/// referral, whether queued at intake or from the case page).
+pub fn referral_key(case_id: i64, referral: &str) -> String {
+    format!("referral:{case_id}:{referral}")
+}
+
+/// Queues a referral letter (idempotent on [`referral_key`]); true when this call queued it,
+/// false when it was queued already.
+pub async fn enqueue_referral(
+    store: &crate::store::Store,
+    payload: Payload,
+) -> anyhow::Result<bool> {
+    let key = referral_key(payload.case_id, payload.referral.as_deref().unwrap_or(""));
+    let mut tx = store.pool().begin().await?;
+    let before = sqlx::query("SELECT 1 FROM outbox WHERE dedup_key = $1")
+        .bind(key.clone())
+        .fetch_optional(&mut *tx)
+        .await?
+        .is_some();
+    queue::insert(
+        &mut tx,
+        vec![NewRow {
+            kind: MailKind::ReferralLetter,
+            dedup_key: key,
+            payload,
+        }],
+        &crate::store::now_text(),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(!before)
 }
 
 /// Category codes as mail shows them: `code 标签`.

@@ -455,24 +455,38 @@ async fn merge_case(
     let id = parse_id(&id, "案件")?;
     let body: MergeBody = parse_json(&read_body(payload, app.config.max_body_bytes).await?)?;
     require_reason(&body.reason)?;
-    let scope = scope_of(&app, &user);
-    visible_case(&app, &scope, id).await?;
-    visible_case(&app, &scope, body.into).await?;
-    require_case_worker(&user)?;
+    let moved = merge_into(&app, &user, id, body.into, &body.reason).await?;
+    Ok(HttpResponse::Ok()
+        .json(serde_json::json!({"merged": id, "into": body.into, "reports": moved})))
+}
+
+/// Merges case `id` into case `into` (both in scope, an officer's act with a reason); the API's
+/// merge and the case page's. Returns the ids of the reports moved.
+pub(super) async fn merge_into(
+    app: &App,
+    user: &AuthUser,
+    id: i64,
+    into: i64,
+    reason: &str,
+) -> Result<Vec<i64>, ApiError> {
+    require_reason(reason)?;
+    let scope = scope_of(app, user);
+    visible_case(app, &scope, id).await?;
+    visible_case(app, &scope, into).await?;
+    require_case_worker(user)?;
     let moved = app
         .store
-        .merge_cases(id, body.into, &user.0.name, &body.reason)
+        .merge_cases(id, into, &user.0.name, reason)
         .await
         .map_err(edit_error)?;
     {
         let mut dedup = app.ingest.dedup().write().expect("not poisoned");
         for report in &moved {
-            dedup.move_report(*report, body.into);
+            dedup.move_report(*report, into);
         }
     }
     app.ingest.committed.notify_one();
-    Ok(HttpResponse::Ok()
-        .json(serde_json::json!({"merged": id, "into": body.into, "reports": moved})))
+    Ok(moved)
 }
 
 /// Splits reports out of a case into a new case (undoing a merge); recorded on both cases.
@@ -484,24 +498,37 @@ async fn split_case(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "案件")?;
     let body: SplitBody = parse_json(&read_body(payload, app.config.max_body_bytes).await?)?;
-    require_reason(&body.reason)?;
-    visible_case(&app, &scope_of(&app, &user), id).await?;
-    require_case_worker(&user)?;
+    let (new_case, case_no) = split_off(&app, &user, id, &body.report_ids, &body.reason).await?;
+    Ok(HttpResponse::Created().json(
+        serde_json::json!({"case_id": new_case, "case_no": case_no, "reports": body.report_ids}),
+    ))
+}
+
+/// Splits reports off case `id` into a new case (an officer's act with a reason); the API's split
+/// and the case page's. Returns the new case's id and number.
+pub(super) async fn split_off(
+    app: &App,
+    user: &AuthUser,
+    id: i64,
+    report_ids: &[i64],
+    reason: &str,
+) -> Result<(i64, String), ApiError> {
+    require_reason(reason)?;
+    visible_case(app, &scope_of(app, user), id).await?;
+    require_case_worker(user)?;
     let (new_case, case_no) = app
         .store
-        .split_reports(id, &body.report_ids, &user.0.name, &body.reason)
+        .split_reports(id, report_ids, &user.0.name, reason)
         .await
         .map_err(edit_error)?;
     {
         let mut dedup = app.ingest.dedup().write().expect("not poisoned");
-        for report in &body.report_ids {
+        for report in report_ids {
             dedup.move_report(*report, new_case);
         }
     }
     app.ingest.committed.notify_one();
-    Ok(HttpResponse::Created().json(
-        serde_json::json!({"case_id": new_case, "case_no": case_no, "reports": body.report_ids}),
-    ))
+    Ok((new_case, case_no))
 }
 
 /// A subject's history: its record, its cases and reports, newest first.
@@ -718,7 +745,6 @@ async fn transition(
     req: actix_web::HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    use crate::store::StepApplyError;
     let id = parse_id(&id, "案件")?;
     visible_case(&app, &scope_of(&app, &user), id).await?;
     require_case_worker(&user)?;
@@ -750,7 +776,28 @@ async fn transition(
                 })?,
         ),
     };
-    let version = match app.store.apply_step(id, if_match, &step, &user.0.name, reason.as_deref()).await {
+    let (version, case) =
+        apply_transition(&app, &user, id, if_match, &step, reason.as_deref()).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("ETag", format!("\"{version}\"")))
+        .json(case))
+}
+
+/// Applies an officer's step to a case in scope (the API's transition and the case page's step
+/// buttons): the version the officer saw (`if_match`) or 409, the state machine's refusals in
+/// Chinese. Returns the new version and the case as it now is.
+pub(super) async fn apply_transition(
+    app: &App,
+    user: &AuthUser,
+    id: i64,
+    if_match: Option<i64>,
+    step: &crate::casework::Step,
+    reason: Option<&str>,
+) -> Result<(i64, CaseRow), ApiError> {
+    use crate::store::StepApplyError;
+    visible_case(app, &scope_of(app, user), id).await?;
+    require_case_worker(user)?;
+    let version = match app.store.apply_step(id, if_match, step, &user.0.name, reason).await {
         Ok(v) => v,
         Err(StepApplyError::NotFound) => return Err(ApiError::not_found("案件")),
         Err(StepApplyError::VersionMismatch { expected, current }) => {
@@ -784,9 +831,7 @@ async fn transition(
         .await
         .map_err(|e| ApiError::internal(&e))?
         .ok_or_else(|| ApiError::not_found("案件"))?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("ETag", format!("\"{version}\"")))
-        .json(case))
+    Ok((version, case))
 }
 
 /// The officer's work list: open cases of the user's subtree, current deadline first, with counts
@@ -797,12 +842,22 @@ async fn queue(
     req: actix_web::HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let filter = query_params::<crate::store::QueueFilter>(&req)?;
-    let scope = scope_of(&app, &user);
+    Ok(HttpResponse::Ok().json(queue_view(&app, &user, &filter).await?))
+}
+
+/// The queue as the API answers it (`total`, `counts` per state, `cases` with the time left);
+/// the queue page renders the same value.
+pub(super) async fn queue_view(
+    app: &App,
+    user: &AuthUser,
+    filter: &crate::store::QueueFilter,
+) -> Result<serde_json::Value, ApiError> {
+    let scope = scope_of(app, user);
     let now = chrono::Utc::now();
     let now_text = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let (cases, total, per_state) = app
         .store
-        .queue(&scope, &filter, &now_text)
+        .queue(&scope, filter, &now_text)
         .await
         .map_err(|e| ApiError::internal(&e))?;
     let ids: Vec<i64> = cases.iter().map(|c| c.id).collect();
@@ -848,8 +903,7 @@ async fn queue(
         .into_iter()
         .map(|(state, n)| (state, serde_json::json!(n)))
         .collect();
-    Ok(HttpResponse::Ok()
-        .json(serde_json::json!({"total": total, "counts": counts, "cases": rows})))
+    Ok(serde_json::json!({"total": total, "counts": counts, "cases": rows}))
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -1003,22 +1057,32 @@ async fn reveal_identity(
     id: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    use crate::store::Role;
     let id = parse_id(&id, "举报")?;
     let body: RevealBody = parse_json(&read_body(payload, app.config.max_body_bytes).await?)?;
-    require_reason(&body.reason)?;
+    let identity = reveal(&app, &user, id, &body.reason).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({"report_id": id, "reporter": identity})))
+}
+
+/// The reveal act (the API's and the case page's): an officer of the handling jurisdiction,
+/// with a reason, audited. Returns the reporter's identity.
+pub(super) async fn reveal(
+    app: &App,
+    user: &AuthUser,
+    id: i64,
+    reason: &str,
+) -> Result<Option<serde_json::Value>, ApiError> {
+    require_reason(reason)?;
     let report = app
         .store
         .report(id)
         .await
         .map_err(|e| ApiError::internal(&e))?
         .ok_or_else(|| ApiError::not_found("举报"))?;
-    let scope = scope_of(&app, &user);
-    let case = visible_case(&app, &scope, report.case_id)
+    let scope = scope_of(app, user);
+    let case = visible_case(app, &scope, report.case_id)
         .await
         .map_err(|_| ApiError::not_found("举报"))?;
-    let handles_it = case.handling == "home" && scope.covers_home || scope.covers(&case.handling);
-    if !matches!(user.0.role, Role::Officer | Role::Admin) || !handles_it {
+    if !may_reveal(user, &scope, &case) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "not_entitled",
@@ -1038,12 +1102,20 @@ async fn reveal_identity(
             &user.0.name,
             "reveal_identity",
             Some(&format!("report:{id}")),
-            Some(&body.reason),
+            Some(reason),
             serde_json::json!({"case_id": case.id}),
         )
         .await
         .map_err(|e| ApiError::internal(&e))?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({"report_id": id, "reporter": identity})))
+    Ok(identity)
+}
+
+/// True when the user may ask for the reporter's identity of a case: an officer (or admin) of
+/// its handling jurisdiction or one above it (never a leader, never through the locus only).
+pub(super) fn may_reveal(user: &AuthUser, scope: &Scope, case: &CaseRow) -> bool {
+    use crate::store::Role;
+    let handles_it = case.handling == "home" && scope.covers_home || scope.covers(&case.handling);
+    matches!(user.0.role, Role::Officer | Role::Admin) && handles_it
 }
 
 /// The admin's list of exclusions for conflict of interest (cases in the admin's subtree).

@@ -68,17 +68,32 @@ async fn request_extension(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "案件")?;
-    let scope = scope_of(&app, &user);
-    let case = visible_case(&app, &scope, id).await?;
     let body: RequestBody = parse_json(&read_body(payload, app.config.max_body_bytes).await?)?;
+    let n = request(&app, &user, id, body.days, &body.reason).await?;
+    Ok(HttpResponse::Created().json(serde_json::json!({
+        "case_id": id, "n": n, "state": "pending", "days": body.days,
+    })))
+}
+
+/// Files an extension request (the API's and the case page's): checks who may ask, the reason
+/// and the days. Returns the request's number.
+pub(super) async fn request(
+    app: &App,
+    user: &AuthUser,
+    id: i64,
+    days: i64,
+    reason: &str,
+) -> Result<i64, ApiError> {
+    let scope = scope_of(app, user);
+    let case = visible_case(app, &scope, id).await?;
     if !matches!(user.0.role, Role::Officer | Role::Admin) || !handles(&scope, &case) {
         return Err(not_entitled(
             "只有承办单位（或其上级）的办案人员可以申请延期",
             "only officers of the handling jurisdiction (or one above it) may request an extension",
         ));
     }
-    require_reason(&body.reason)?;
-    if !(1..=MAX_DAYS).contains(&body.days) {
+    require_reason(reason)?;
+    if !(1..=MAX_DAYS).contains(&days) {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "bad_days",
@@ -88,13 +103,11 @@ async fn request_extension(
     }
     let n = app
         .store
-        .request_extension(id, body.days, body.reason.trim(), &user.0.name)
+        .request_extension(id, days, reason.trim(), &user.0.name)
         .await
         .map_err(extension_error)?;
     app.ingest.committed.notify_one();
-    Ok(HttpResponse::Created().json(serde_json::json!({
-        "case_id": id, "n": n, "state": "pending", "days": body.days,
-    })))
+    Ok(n)
 }
 
 /// The extension requests of a case in scope.

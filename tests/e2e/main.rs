@@ -17,5 +17,6 @@ mod leak;
 mod mail_in;
 mod mail_out;
 mod pages_lead;
+mod pages_cases;
 mod scope;
 mod stats;

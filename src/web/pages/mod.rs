@@ -9,6 +9,7 @@
 //! [`staff::StaffError`] (no session: to the login page).
 
 mod assets;
+mod cases;
 mod form;
 mod leadership;
 mod report;
@@ -24,6 +25,7 @@ use std::fmt;
 /// Registers the pages and their assets.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     assets::routes(cfg);
+    cases::routes(cfg);
     report::routes(cfg);
     staff::routes(cfg);
     leadership::routes(cfg);
