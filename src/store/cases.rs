@@ -460,35 +460,40 @@ impl Store {
         f: &QueueFilter,
         now_utc: &str,
     ) -> anyhow::Result<(Vec<super::CaseRow>, i64, Vec<(String, i64)>)> {
-        // Scope and filters as one WHERE clause with numbered parameters; the user's exclusions
-        // (conflict of interest) are left out of the list and the counts.
-        // The open-state condition is written exactly as in the partial indexes of migration 0014,
-        // so that both backends use them: the subtree is two index ranges, not a scan.
+        // The subtree is read as up to three disjoint arms — handled in it; placed in it but
+        // handled elsewhere; the home intake desk — each a range over its own partial index of the
+        // open cases (migration 0014), which also holds the columns the counts and the order need:
+        // counting 100,000 open cases reads index entries only. An `OR` of the two ranges would
+        // make the planner scan every open case and read each row.
         let range = crate::scope::code_range(&scope.prefix);
-        let mut clause = format!(
-            "state NOT IN ('closed', 'merged', 'transferred') AND ({} OR {}",
-            crate::scope::code_range_sql("handling", 1, 3, &range),
-            crate::scope::code_range_sql("locus", 1, 3, &range),
-        );
-        if scope.covers_home {
-            clause.push_str(" OR handling = 'home'");
-        }
-        clause.push_str(
-            ") AND NOT EXISTS (SELECT 1 FROM exclusions x WHERE x.case_id = cases.id \
-             AND CAST(x.user_id AS TEXT) = $2)",
-        );
-        let mut params: Vec<String> = vec![
-            range.0.clone(),
-            scope.user_id.to_string(),
-            range.1.clone().unwrap_or_default(),
+        let in_handling = crate::scope::code_range_sql("handling", 1, 2, &range);
+        let in_locus = crate::scope::code_range_sql("locus", 1, 2, &range);
+        let open = "state NOT IN ('closed', 'merged', 'transferred')";
+        let mut arms = vec![
+            format!("{open} AND {in_handling}"),
+            format!("{open} AND {in_locus} AND NOT {in_handling}"),
         ];
-        fn add(clause: &mut String, params: &mut Vec<String>, sql: &str, value: String) {
+        // With an empty prefix the first arm holds every case, the home desk's too.
+        if scope.covers_home && !scope.prefix.is_empty() {
+            arms.push(format!(
+                "{open} AND handling = 'home' AND (locus IS NULL OR NOT {in_locus})"
+            ));
+        }
+        let mut params: Vec<String> = vec![range.0.clone(), range.1.clone().unwrap_or_default()];
+        // The user's exclusions (conflict of interest) are few: left out by id.
+        let excluded = self.excluded_cases(scope.user_id).await?;
+        let mut filters = String::new();
+        if !excluded.is_empty() {
+            let ids: Vec<String> = excluded.iter().map(i64::to_string).collect();
+            filters.push_str(&format!(" AND id NOT IN ({})", ids.join(", ")));
+        }
+        fn add(filters: &mut String, params: &mut Vec<String>, sql: &str, value: String) {
             params.push(value);
-            clause.push_str(&sql.replace("$?", &format!("${}", params.len())));
+            filters.push_str(&sql.replace("$?", &format!("${}", params.len())));
         }
         if let Some(v) = f.kind.as_deref().filter(|v| !v.is_empty()) {
             add(
-                &mut clause,
+                &mut filters,
                 &mut params,
                 " AND subject_kind = $?",
                 v.to_string(),
@@ -496,7 +501,7 @@ impl Store {
         }
         if let Some(v) = f.category.as_deref().filter(|v| !v.is_empty()) {
             add(
-                &mut clause,
+                &mut filters,
                 &mut params,
                 " AND categories LIKE $?",
                 format!("%\"{v}\"%"),
@@ -504,25 +509,25 @@ impl Store {
         }
         if let Some(v) = f.locus.as_deref().filter(|v| !v.is_empty()) {
             add(
-                &mut clause,
+                &mut filters,
                 &mut params,
                 " AND locus LIKE $?",
                 format!("{v}%"),
             );
         }
         if let Some(v) = f.channel.as_deref().filter(|v| !v.is_empty()) {
-            add(&mut clause, &mut params, " AND EXISTS (SELECT 1 FROM reports r WHERE r.case_id = cases.id AND r.channel = $?)", v.to_string());
+            add(&mut filters, &mut params, " AND EXISTS (SELECT 1 FROM reports r WHERE r.case_id = cases.id AND r.channel = $?)", v.to_string());
         }
         if f.overdue {
             add(
-                &mut clause,
+                &mut filters,
                 &mut params,
                 " AND due_at < $?",
                 now_utc.to_string(),
             );
         }
         if f.escalated {
-            clause.push_str(
+            filters.push_str(
                 " AND EXISTS (SELECT 1 FROM deadline_notices n WHERE n.case_id = cases.id \
                  AND n.due_at = cases.due_at AND n.kind = 'escalated')",
             );
@@ -535,13 +540,14 @@ impl Store {
                         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
                 })
                 .unwrap_or_else(|_| now_utc.to_string());
-            add(&mut clause, &mut params, " AND due_at <= $?", until);
+            add(&mut filters, &mut params, " AND due_at <= $?", until);
         }
-        let counts_clause = clause.clone();
-        let counts_params = params.clone();
-        if let Some(v) = f.state.as_deref().filter(|v| !v.is_empty()) {
-            add(&mut clause, &mut params, " AND state = $?", v.to_string());
-        }
+        let union = |columns: &str, extra: &str| -> String {
+            arms.iter()
+                .map(|arm| format!("SELECT {columns} FROM cases WHERE {arm}{filters}{extra}"))
+                .collect::<Vec<_>>()
+                .join(" UNION ALL ")
+        };
         fn bind_all<'q>(
             sql: &'q str,
             params: &[String],
@@ -552,31 +558,45 @@ impl Store {
             }
             q
         }
-        let limit = f.limit.unwrap_or(50).clamp(1, 500);
-        let offset = f.offset.unwrap_or(0).clamp(0, 1_000_000);
-        let list_sql = format!(
-            "SELECT {} FROM cases WHERE {clause} ORDER BY due_at IS NULL, due_at, id LIMIT {limit} OFFSET {offset}",
-            super::read::CASE_COLUMNS
-        );
-        let rows = bind_all(&list_sql, &params).fetch_all(self.pool()).await?;
-        let cases = rows
-            .iter()
-            .map(super::read::case_from_row)
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        let count_sql = format!("SELECT COUNT(*) FROM cases WHERE {clause}");
-        let total: i64 = bind_all(&count_sql, &params)
-            .fetch_one(self.pool())
-            .await?
-            .try_get(0)?;
         let state_sql = format!(
-            "SELECT state, COUNT(*) FROM cases WHERE {counts_clause} GROUP BY state ORDER BY state"
+            "SELECT state, COUNT(*) FROM ({}) AS scoped GROUP BY state ORDER BY state",
+            union("state", "")
         );
-        let per_state = bind_all(&state_sql, &counts_params)
+        let per_state = bind_all(&state_sql, &params)
             .fetch_all(self.pool())
             .await?
             .iter()
             .map(|r| Ok((r.try_get::<String, _>(0)?, r.try_get::<i64, _>(1)?)))
             .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        // The counts per state are taken before the state filter; the total follows from them.
+        let state = f.state.as_deref().filter(|v| !v.is_empty());
+        let total = per_state
+            .iter()
+            .filter(|(s, _)| state.is_none_or(|want| s == want))
+            .map(|(_, n)| n)
+            .sum();
+        let mut list_params = params.clone();
+        let mut state_filter = String::new();
+        if let Some(v) = state {
+            list_params.push(v.to_string());
+            state_filter = format!(" AND state = ${}", list_params.len());
+        }
+        let limit = f.limit.unwrap_or(50).clamp(1, 500);
+        let offset = f.offset.unwrap_or(0).clamp(0, 1_000_000);
+        // The page's ids are chosen on the indexes (a top-N sort of two columns), then read.
+        let order = "ORDER BY due_at IS NULL, due_at, id";
+        let list_sql = format!(
+            "SELECT {} FROM cases WHERE id IN (SELECT id FROM ({}) AS scoped {order} LIMIT {limit} OFFSET {offset}) {order}",
+            super::read::CASE_COLUMNS,
+            union("id, due_at", &state_filter),
+        );
+        let rows = bind_all(&list_sql, &list_params)
+            .fetch_all(self.pool())
+            .await?;
+        let cases = rows
+            .iter()
+            .map(super::read::case_from_row)
+            .collect::<anyhow::Result<Vec<_>>>()?;
         Ok((cases, total, per_state))
     }
 }

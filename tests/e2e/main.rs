@@ -16,7 +16,7 @@ mod keys;
 mod leak;
 mod mail_in;
 mod mail_out;
-mod pages_lead;
 mod pages_cases;
+mod pages_lead;
 mod scope;
 mod stats;
