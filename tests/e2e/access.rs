@@ -1,5 +1,5 @@
-//! Who may do what (issue 8): every role × jurisdiction level × endpoint of the API, against cases
-//! inside and outside scope, as tables; conflicts of interest; session cookies, CSRF and the
+//! Who may do what (issues 8, 9): every role × jurisdiction level × endpoint of the API and staff
+//! page, against cases inside and outside scope, as tables; conflicts of interest; session cookies, CSRF and the
 //! failed-login limit.
 
 use crate::helpers::{backends, Backend, Deployment, Server};
@@ -243,6 +243,45 @@ const GENERAL_ENDPOINTS: [(&str, &str, [u16; 4], u16); 30] = [
     ("GET", "/assets/no-such.css", [404, 404, 404, 404], 404),
     ("DELETE", "/api/v1/session", [200, 200, 200, 200], 401),
 ];
+
+/// Staff pages on one case, read with the session cookie: the status out of scope, then in
+/// scope per role (operator, officer, leader, admin). The same scope as the API's.
+const CASE_PAGES: [(&str, u16, [u16; 4]); 2] = [
+    ("/cases/{case}", 404, [200, 200, 200, 200]),
+    ("/subjects/{subject}", 404, [200, 200, 200, 200]),
+];
+
+/// Staff pages on no case, per role (operator, officer, leader, admin), with the session cookie.
+/// Without a session (or with a bearer token only: pages are for people) each sends the browser
+/// to the login page (303).
+const GENERAL_PAGES: [(&str, [u16; 4]); 7] = [
+    ("/desk", [200, 200, 200, 200]),
+    ("/cases", [200, 200, 200, 200]),
+    ("/cases?state=routed&overdue=true", [200, 200, 200, 200]),
+    ("/search?q=培训", [200, 200, 200, 200]),
+    ("/stats", [200, 200, 200, 200]),
+    ("/admin", [403, 403, 403, 200]),
+    ("/login", [200, 200, 200, 200]),
+];
+
+/// Staff pages asked of a jurisdiction (`{j}`: the level's own code, then one of `OUTSIDE`): per
+/// role inside, then outside.
+const JURISDICTION_PAGES: [(&str, [u16; 4], [u16; 4]); 1] = [(
+    "/stats?jurisdiction={j}",
+    [200, 200, 200, 200],
+    [404, 404, 404, 404],
+)];
+
+/// Logs in with name and password for the session cookie's value.
+fn login_cookie(c: &Client, server: &Server, name: &str) -> String {
+    let r = c
+        .post(server.url("/api/v1/session"))
+        .json(&json!({"name": name, "password": PASSWORD}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "login {name}");
+    session_cookie(&r).0
+}
 
 /// Rate-limited per client address (receipt codes, the follow page): asked from an address of
 /// their own per user so that the table stays under the limit.
@@ -501,6 +540,43 @@ fn access_table(backend: Backend) {
                     );
                 }
             }
+            // The pages, with a session as people use them: the same scope as the API.
+            let session = Auth::Cookie(login_cookie(&c, &server, &format!("{level}_{role}")), None);
+            for (i, subject) in subjects.iter().enumerate() {
+                for (template, outside, inside) in CASE_PAGES {
+                    let path = template
+                        .replace("{case}", &stored[i].case.to_string())
+                        .replace("{subject}", subject);
+                    let want = if sees[i] == N { outside } else { inside[r] };
+                    let (status, _) = send(&c, "GET", &server.url(&path), &session, None);
+                    assert_eq!(
+                        status, want,
+                        "{backend:?} {level} {role} page {template} on case {}",
+                        CASES[i].0
+                    );
+                }
+            }
+            for (path, per_role) in GENERAL_PAGES {
+                let (status, _) = send(&c, "GET", &server.url(path), &session, None);
+                assert_eq!(
+                    status, per_role[r],
+                    "{backend:?} {level} {role} page {path}"
+                );
+                if path != "/login" {
+                    let (status, _) = send(&c, "GET", &server.url(path), &auth, None);
+                    assert_eq!(
+                        status, 303,
+                        "{backend:?} {level} {role} page {path} by bearer"
+                    );
+                }
+            }
+            for (template, inside, outside) in JURISDICTION_PAGES {
+                for (code, want) in [(own_code, inside[r]), (outside_code, outside[r])] {
+                    let path = template.replace("{j}", code);
+                    let (status, _) = send(&c, "GET", &server.url(&path), &session, None);
+                    assert_eq!(status, want, "{backend:?} {level} {role} page {path}");
+                }
+            }
             // The lists hold exactly the cases in scope; the transferred case is in no queue.
             let (_, queue) = send(&c, "GET", &server.url("/api/v1/queue"), &auth, None);
             let (_, search) = send(
@@ -564,6 +640,18 @@ fn access_table(backend: Backend) {
             status, 401,
             "{backend:?} no credentials: {method} {template}"
         );
+    }
+    for (path, _) in GENERAL_PAGES {
+        let (status, _) = send(&c, "GET", &server.url(path), &Auth::None, None);
+        let want = if path == "/login" { 200 } else { 303 };
+        assert_eq!(status, want, "{backend:?} no session: page {path}");
+    }
+    for (template, _, _) in CASE_PAGES {
+        let path = template
+            .replace("{case}", &stored[0].case.to_string())
+            .replace("{subject}", CASES[0].1);
+        let (status, _) = send(&c, "GET", &server.url(&path), &Auth::None, None);
+        assert_eq!(status, 303, "{backend:?} no session: page {template}");
     }
     let (status, _) = send(&c, "DELETE", &server.url("/api/v1/session"), &admin, None);
     assert_eq!(status, 200, "a bearer request is exempt from CSRF");
