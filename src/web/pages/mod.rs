@@ -9,6 +9,7 @@
 //! [`staff::StaffError`] (no session: to the login page).
 
 mod assets;
+mod desk;
 mod form;
 mod report;
 #[allow(dead_code)] // until the staff pages use every part
@@ -23,6 +24,7 @@ use std::fmt;
 /// Registers the pages and their assets.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     assets::routes(cfg);
+    desk::routes(cfg);
     report::routes(cfg);
     staff::routes(cfg);
 }
