@@ -22,7 +22,6 @@ mod web;
 pub use batch::{Attachment, BatchItem, CaseLink, NewCase, SubjectRef};
 pub use cases::{CaseEditError, QueueFilter, StepApplyError};
 pub use deadlines::{claim_notice, notice_event, DueCase, NoticeKind};
-pub use desk::{AuditEntry, CallerReport, TokenListing, UserListing};
 pub use exclusions::{exclusion, Exclusion};
 pub use extensions::{decision_label, ExtensionError};
 pub use identity::rejected_row_key;

@@ -8,6 +8,7 @@
 //! extends `staff_base.html` with a [`staff::StaffLayout`], and answer errors with
 //! [`staff::StaffError`] (no session: to the login page).
 
+mod admin;
 mod assets;
 mod desk;
 mod form;
@@ -23,6 +24,7 @@ use std::fmt;
 
 /// Registers the pages and their assets.
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    admin::routes(cfg);
     assets::routes(cfg);
     desk::routes(cfg);
     report::routes(cfg);
