@@ -16,5 +16,6 @@ mod keys;
 mod leak;
 mod mail_in;
 mod mail_out;
+mod pages_desk;
 mod scope;
 mod stats;
