@@ -63,7 +63,7 @@
 })();
 
 // ---- Operator desk (/desk): live preview while the operator types, the repeat caller's earlier
-// calls, a place candidate picked with Alt+Shift+digit, focus back on the first field.
+// calls, a place candidate picked with Ctrl+Alt+digit (Alt+digit are the fields' access keys), focus back on the first field.
 (function () {
   var form = document.getElementById("desk-form");
   var pv = document.getElementById("pv");
@@ -104,10 +104,13 @@
       if (locus.name) dd.appendChild(el("bdi", null, locus.name));
       else dd.appendChild(el("span", "warn", "未能确定，请询问来电人具体地点"));
     });
-    var cands = locus.candidates || [];
-    if (cands.length > 1) {
-      row(dl, "可能的地点", "pv-candidates", function (dd) {
-        dd.appendChild(el("p", "warn", "地点有歧义，请向来电人确认："));
+    // The places still in question: all candidates when none was decided, else the others.
+    var cands = (locus.candidates || []).filter(function (c) {
+      return !locus.code || c.split(" ")[0] !== locus.code;
+    });
+    if (cands.length) {
+      row(dl, locus.code ? "其他可能" : "可能的地点", "pv-candidates", function (dd) {
+        if (!locus.code) dd.appendChild(el("p", "warn", "地点未能确定，请向来电人确认："));
         var ul = el("ul", "candidates");
         cands.slice(0, 9).forEach(function (c, i) {
           var sp = c.indexOf(" ");
@@ -115,7 +118,7 @@
           var b = el("button", "pick");
           b.type = "button";
           b.setAttribute("data-pick", name);
-          b.appendChild(el("kbd", null, "Alt+Shift+" + (i + 1)));
+          b.appendChild(el("kbd", null, "Ctrl+Alt+" + (i + 1)));
           b.appendChild(document.createTextNode(" "));
           b.appendChild(el("bdi", null, name));
           b.appendChild(document.createTextNode(" "));
@@ -265,7 +268,7 @@
     pick(b.getAttribute("data-pick"));
   });
   document.addEventListener("keydown", function (e) {
-    if (!e.altKey || !e.shiftKey || !/^Digit[1-9]$/.test(e.code || "")) return;
+    if (!e.altKey || !e.ctrlKey || !/^Digit[1-9]$/.test(e.code || "")) return;
     var picks = pv.querySelectorAll("[data-pick]");
     var n = parseInt(e.code.slice(5), 10) - 1;
     if (!picks[n]) return;

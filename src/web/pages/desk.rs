@@ -194,6 +194,8 @@ struct EarlierCall {
 #[derive(Default)]
 struct PreviewView {
     locus: String,
+    /// Whether intake decided the place (else the candidates are the open question).
+    decided: bool,
     locus_reasons: Vec<String>,
     candidates: Vec<Candidate>,
     subject_name: String,
@@ -231,15 +233,18 @@ impl PreviewView {
                 },
             })
             .collect();
+        let chosen = text_of(&p["locus"]["code"]);
+        // The places still in question: all candidates when none was decided, else the others
+        // (one candidate and nothing decided is still a question: the operator confirms it).
+        let candidates: Vec<Candidate> = candidates
+            .into_iter()
+            .filter(|c| chosen.is_empty() || c.code != chosen)
+            .collect();
         PreviewView {
             locus: text_of(&p["locus"]["name"]),
             locus_reasons: texts_of(&p["locus"]["reasons"]),
-            // Only an open question is worth the caller's time: one candidate is the answer.
-            candidates: if candidates.len() > 1 {
-                candidates
-            } else {
-                Vec::new()
-            },
+            decided: !chosen.is_empty(),
+            candidates,
             subject_name: text_of(&p["subject_name"]),
             subject_kind: text_of(&labels["subject_kind"]),
             categories: texts_of(&p["categories"])
@@ -456,13 +461,15 @@ mod tests {
     }
 
     #[test]
-    fn one_candidate_is_no_question() {
-        let p = serde_json::json!({"locus": {"name": "辽宁省 鞍山市 铁东区",
+    fn the_decided_place_is_no_question() {
+        let p = serde_json::json!({"locus": {"name": "辽宁省 鞍山市 铁东区", "code": "210302",
             "candidates": ["210302 辽宁省鞍山市铁东区"]}, "labels": {}});
-        assert!(PreviewView::from_json(&p).candidates.is_empty());
+        let view = PreviewView::from_json(&p);
+        assert!(view.decided && view.candidates.is_empty());
         let p = serde_json::json!({"locus": {"candidates": ["210302 辽宁省鞍山市铁东区",
             "220302 吉林省四平市铁东区"]}, "labels": {}});
         let view = PreviewView::from_json(&p);
+        assert!(!view.decided);
         assert_eq!(view.candidates.len(), 2);
         assert_eq!(view.candidates[1].code, "220302");
         assert_eq!(view.candidates[1].name, "吉林省四平市铁东区");
