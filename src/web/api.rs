@@ -40,7 +40,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/stats/monthly", web::get().to(monthly_counts))
         .route("/api/v1/channels/12345/orders", web::post().to(post_order))
         .route("/api/v1/channels/12350/calls", web::post().to(post_call))
-        .route("/api/v1/callers/{phone}/calls", web::get().to(get_caller_calls))
+        .route(
+            "/api/v1/callers/{phone}/calls",
+            web::get().to(get_caller_calls),
+        )
         .route("/api/v1/admin/exclusions", web::get().to(admin_exclusions));
 }
 

@@ -11,7 +11,8 @@ use reqwest::blocking::Client;
 use std::time::Duration;
 
 const PASSWORD: &str = "pw-Secret-123";
-const CALL: &str = "鞍山市铁东区安达职业培训学校组织特种作业考试作弊，交三千元包过，考试时有人替考，还卖假证。";
+const CALL: &str =
+    "鞍山市铁东区安达职业培训学校组织特种作业考试作弊，交三千元包过，考试时有人替考，还卖假证。";
 
 /// Adds a user (with the harness's password).
 fn user(dep: &Deployment, name: &str, role: &str, jurisdiction: &str) {
@@ -154,9 +155,16 @@ fn operator_logs_calls_with_the_keyboard_only() {
             keys(&b, &Key::Tab.to_string()).await;
             keys(&b, &format!("{PASSWORD}{}", Key::Enter)).await;
             wait_text(&b, "h1", "12350 接听登记").await;
-            assert_eq!(focused(&b).await, "caller_number", "the call starts at the phone");
+            assert_eq!(
+                focused(&b).await,
+                "caller_number",
+                "the call starts at the phone"
+            );
             let shortcuts = b.text("#desk-keys").await;
-            assert!(shortcuts.contains("Ctrl") && shortcuts.contains("Enter"), "{shortcuts}");
+            assert!(
+                shortcuts.contains("Ctrl") && shortcuts.contains("Enter"),
+                "{shortcuts}"
+            );
 
             // First call: phone, name, (anonymous left), place, subject, (kind left), the account.
             keys(&b, "139 0412 5566").await;
@@ -166,7 +174,11 @@ fn operator_logs_calls_with_the_keyboard_only() {
             keys(&b, "鞍山市铁东区胜利南路12号").await;
             keys(&b, &format!("{}安达职业培训学校", Key::Tab)).await;
             keys(&b, &format!("{}{}", Key::Tab, Key::Tab)).await;
-            assert_eq!(focused(&b).await, "notes", "tab order reaches the account of the call");
+            assert_eq!(
+                focused(&b).await,
+                "notes",
+                "tab order reaches the account of the call"
+            );
             keys(&b, CALL).await;
             // The preview follows the typing.
             let locus = wait_text(&b, "#pv-locus", "铁东区").await;
@@ -182,7 +194,11 @@ fn operator_logs_calls_with_the_keyboard_only() {
             let logged = wait_text(&b, "#logged", "已登记").await;
             let first = b.text("#logged .case-no").await;
             assert!(logged.contains(&first) && !first.is_empty(), "{logged}");
-            assert_eq!(focused(&b).await, "caller_number", "ready for the next call");
+            assert_eq!(
+                focused(&b).await,
+                "caller_number",
+                "ready for the next call"
+            );
             assert_eq!(
                 b.js("return document.getElementById('notes').value").await,
                 "",
@@ -224,9 +240,11 @@ fn operator_logs_calls_with_the_keyboard_only() {
             let open = wait_text(&b, "#pv-candidates", "四平").await;
             // (Decided by what is stored already or not, 四平 stays a candidate to ask about.)
             let nth = b
-                .js("var p = document.querySelectorAll('#pv-candidates [data-pick]'); \
+                .js(
+                    "var p = document.querySelectorAll('#pv-candidates [data-pick]'); \
                      for (var i = 0; i < p.length; i++) \
-                       if (p[i].textContent.indexOf('四平') >= 0) return i + 1; return 0")
+                       if (p[i].textContent.indexOf('四平') >= 0) return i + 1; return 0",
+                )
                 .await
                 .as_u64()
                 .unwrap_or(0);
@@ -241,12 +259,18 @@ fn operator_logs_calls_with_the_keyboard_only() {
                 .send_keys(&format!("{}{}{nth}{}", Key::Control, Key::Alt, Key::Null))
                 .await;
             assert_eq!(focused(&b).await, "address");
-            let address = b.js("return document.getElementById('address').value").await;
-            assert!(address.as_str().is_some_and(|a| a.contains("四平市铁东区")), "{address}");
+            let address = b
+                .js("return document.getElementById('address').value")
+                .await;
+            assert!(
+                address.as_str().is_some_and(|a| a.contains("四平市铁东区")),
+                "{address}"
+            );
             wait_text(&b, "#pv-locus", "四平").await;
 
             // The admin's pages, for the screenshots.
-            b.js("document.getElementById('logout').click(); return 1").await;
+            b.js("document.getElementById('logout').click(); return 1")
+                .await;
             b.wait("#name").await;
             b.type_into("#name", "admin_wang").await;
             b.type_into("#password", &format!("{PASSWORD}{}", Key::Enter))
@@ -301,8 +325,14 @@ fn desk_without_script_previews_keeps_refused_posts_and_escapes() {
         let cats = between(&body, "id=\"pv-categories\">", "</dd>").expect("categories");
         assert!(cats.contains("T4"), "{cats}");
         assert!(!body.contains("<script>alert"), "hostile text escaped");
-        assert!(!body.contains("\"onmouseover=\"x"), "attribute breakout escaped");
-        assert!(body.contains("&#60;script&#62;alert(1)&#60;/script&#62;"), "escaped, not dropped");
+        assert!(
+            !body.contains("\"onmouseover=\"x"),
+            "attribute breakout escaped"
+        );
+        assert!(
+            body.contains("&#60;script&#62;alert(1)&#60;/script&#62;"),
+            "escaped, not dropped"
+        );
 
         // A refused post (no account of the call) keeps everything typed.
         let (status, body) = post(
@@ -357,7 +387,10 @@ fn desk_without_script_previews_keeps_refused_posts_and_escapes() {
         let mine = calls(&op);
         assert_eq!(mine["total"], 1, "{mine}");
         assert_eq!(mine["calls"][0]["case_no"], case_no.as_str());
-        assert!(mine.to_string().find("13904125566").is_none(), "no identity returned");
+        assert!(
+            mine.to_string().find("13904125566").is_none(),
+            "no identity returned"
+        );
         assert_eq!(calls(&login(&c, &server, "op_zhao"))["total"], 0);
         assert_eq!(calls(&login(&c, &server, "officer_an"))["total"], 1);
         assert_eq!(calls(&login(&c, &server, "officer_bj"))["total"], 0);
@@ -367,7 +400,11 @@ fn desk_without_script_previews_keeps_refused_posts_and_escapes() {
             &server,
             &op,
             "/desk",
-            &[("action", "preview"), ("caller_number", "13904125566"), ("notes", "又来电")],
+            &[
+                ("action", "preview"),
+                ("caller_number", "13904125566"),
+                ("notes", "又来电"),
+            ],
         );
         let listed = between(&body, "id=\"callers\">", "</div>").expect("callers");
         assert!(listed.contains(&case_no), "{listed}");
@@ -407,7 +444,12 @@ fn admin_adds_users_issues_and_revokes_tokens_and_reads_the_audit_log() {
                 &server,
                 &who,
                 "/admin/users",
-                &[("name", "x_y"), ("role", "admin"), ("jurisdiction", "210300"), ("password", "12345678x")],
+                &[
+                    ("name", "x_y"),
+                    ("role", "admin"),
+                    ("jurisdiction", "210300"),
+                    ("password", "12345678x"),
+                ],
             );
             assert_eq!(status, 403);
         }
@@ -415,7 +457,10 @@ fn admin_adds_users_issues_and_revokes_tokens_and_reads_the_audit_log() {
         // The users of the subtree: the other province's officer is not listed.
         let (status, body) = get(&c, &server, &admin.0, "/admin");
         assert_eq!(status, 200);
-        assert!(body.contains("op_li") && !body.contains("officer_bj"), "{body}");
+        assert!(
+            body.contains("op_li") && !body.contains("officer_bj"),
+            "{body}"
+        );
 
         // Add a user (hostile name escaped), one outside the subtree refused.
         let hostile = "<img src=x onerror=alert(1)>";
@@ -439,17 +484,30 @@ fn admin_adds_users_issues_and_revokes_tokens_and_reads_the_audit_log() {
             &server,
             &admin,
             "/admin/users",
-            &[("name", hostile), ("role", "leader"), ("jurisdiction", "210300"), ("password", "long-enough-1")],
+            &[
+                ("name", hostile),
+                ("role", "leader"),
+                ("jurisdiction", "210300"),
+                ("password", "long-enough-1"),
+            ],
         );
         assert_eq!(status, 201);
         assert!(!body.contains("<img src=x"), "hostile name escaped");
-        assert!(body.contains("&#60;img src=x onerror=alert(1)&#62;"), "escaped, not dropped");
+        assert!(
+            body.contains("&#60;img src=x onerror=alert(1)&#62;"),
+            "escaped, not dropped"
+        );
         let (status, body) = post(
             &c,
             &server,
             &admin,
             "/admin/users",
-            &[("name", "far_away"), ("role", "officer"), ("jurisdiction", "110000"), ("password", "long-enough-1")],
+            &[
+                ("name", "far_away"),
+                ("role", "officer"),
+                ("jurisdiction", "110000"),
+                ("password", "long-enough-1"),
+            ],
         );
         assert_eq!(status, 400);
         assert!(body.contains("只能设置本辖区"));
@@ -461,7 +519,11 @@ fn admin_adds_users_issues_and_revokes_tokens_and_reads_the_audit_log() {
             &server,
             &admin,
             "/admin/users/role",
-            &[("name", "op_new"), ("role", "officer"), ("jurisdiction", "210303")],
+            &[
+                ("name", "op_new"),
+                ("role", "officer"),
+                ("jurisdiction", "210303"),
+            ],
         );
         assert_eq!(status, 200, "{body}");
         let who: serde_json::Value = {
@@ -490,7 +552,9 @@ fn admin_adds_users_issues_and_revokes_tokens_and_reads_the_audit_log() {
         let (_, list) = get(&c, &server, &admin.0, "/admin?tab=tokens");
         assert!(!list.contains(&token), "a token is shown only once");
         // The newest token is listed first.
-        let id = between(&list, "<tr id=\"token-", "\"").expect("token row").to_string();
+        let id = between(&list, "<tr id=\"token-", "\"")
+            .expect("token row")
+            .to_string();
         let (status, body) = post(&c, &server, &admin, "/admin/tokens/revoke", &[("id", &id)]);
         assert_eq!(status, 200, "{body}");
         assert!(body.contains("已吊销"));
@@ -500,10 +564,20 @@ fn admin_adds_users_issues_and_revokes_tokens_and_reads_the_audit_log() {
         let (status, audit) = get(&c, &server, &admin.0, "/admin?tab=audit");
         assert_eq!(status, 200);
         for action in ["user_add", "user_change", "token_add", "token_revoke"] {
-            assert!(audit.contains(&format!("<code>{action}</code>")), "{action} in the log");
+            assert!(
+                audit.contains(&format!("<code>{action}</code>")),
+                "{action} in the log"
+            );
         }
-        let (_, only) = get(&c, &server, &admin.0, "/admin?tab=audit&action=token_revoke&actor=admin_wang");
-        assert!(only.contains("<code>token_revoke</code>") && !only.contains("<code>user_add</code>"));
+        let (_, only) = get(
+            &c,
+            &server,
+            &admin.0,
+            "/admin?tab=audit&action=token_revoke&actor=admin_wang",
+        );
+        assert!(
+            only.contains("<code>token_revoke</code>") && !only.contains("<code>user_add</code>")
+        );
 
         // Read-only tabs answer.
         for tab in ["zones", "exclusions"] {

@@ -277,7 +277,11 @@ async fn build(
                     id: t.id,
                     user: t.user.name,
                     created: shanghai_time(&t.created_at),
-                    revoked: t.revoked_at.as_deref().map(shanghai_time).unwrap_or_default(),
+                    revoked: t
+                        .revoked_at
+                        .as_deref()
+                        .map(shanghai_time)
+                        .unwrap_or_default(),
                 })
                 .collect();
             page.users = app
@@ -358,7 +362,11 @@ async fn build(
                     action: a.action,
                     target: a.target.unwrap_or_default(),
                     reason: a.reason.unwrap_or_default(),
-                    detail: if a.detail == "{}" { String::new() } else { a.detail },
+                    detail: if a.detail == "{}" {
+                        String::new()
+                    } else {
+                        a.detail
+                    },
                 })
                 .collect();
             page.actions = app.store.audit_actions().await.map_err(internal)?;

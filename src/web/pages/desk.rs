@@ -213,7 +213,11 @@ fn text_of(v: &Value) -> String {
 
 fn texts_of(v: &Value) -> Vec<String> {
     v.as_array()
-        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -332,7 +336,14 @@ async fn desk_form(app: web::Data<App>, user: Staff) -> Result<HttpResponse, Sta
     let layout = user.layout(&app, "接听登记", "desk");
     Ok(render(
         StatusCode::OK,
-        &page(layout, DeskForm::fresh(), Vec::new(), None, None, Vec::new()),
+        &page(
+            layout,
+            DeskForm::fresh(),
+            Vec::new(),
+            None,
+            None,
+            Vec::new(),
+        ),
     ))
 }
 
