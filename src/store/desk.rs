@@ -95,6 +95,33 @@ impl Store {
             .collect()
     }
 
+    /// The newest `limit` reports a user logged (an operator's calls), newest first.
+    pub async fn reports_logged_by(
+        &self,
+        user_id: i64,
+        limit: i64,
+    ) -> anyhow::Result<Vec<CallerReport>> {
+        let rows = sqlx::query(
+            "SELECT id, case_id, channel, received_at, logged_by FROM reports \
+             WHERE logged_by = $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(user_id)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(CallerReport {
+                    report_id: r.try_get(0)?,
+                    case_id: r.try_get(1)?,
+                    channel: r.try_get(2)?,
+                    received_at: r.try_get(3)?,
+                    logged_by: r.try_get::<Option<i64>, _>(4).ok().flatten(),
+                })
+            })
+            .collect()
+    }
+
     /// Users whose jurisdiction starts with `prefix` (a subtree), by name.
     pub async fn users_under(&self, prefix: &str) -> anyhow::Result<Vec<UserListing>> {
         let rows = sqlx::query(

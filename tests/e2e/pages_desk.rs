@@ -243,6 +243,8 @@ fn operator_logs_calls_with_the_keyboard_only() {
                 "",
                 "the form is cleared"
             );
+            let today = b.text("#today").await;
+            assert!(today.contains(&first), "the day's calls list it: {today}");
             if shots {
                 b.screenshot("desk-logged", DESKTOP).await;
             }

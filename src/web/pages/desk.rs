@@ -11,6 +11,7 @@ use super::{beijing, render, shanghai_time};
 use crate::app::App;
 use crate::channels::CallLog;
 use crate::ingest::Outcome;
+use crate::store::User;
 use crate::web::api::{accept_call, caller_calls, preview_value, PreviewBody};
 use crate::web::{ApiError, AuthUser};
 use actix_web::http::StatusCode;
@@ -302,9 +303,12 @@ struct DeskPage {
     preview: Option<PreviewView>,
     callers: Vec<EarlierCall>,
     phone_asked: bool,
+    /// The calls this operator logged today (Beijing time), newest first.
+    today: Vec<EarlierCall>,
 }
 
 fn page(
+    today: Vec<EarlierCall>,
     layout: StaffLayout,
     v: DeskForm,
     errors: Vec<String>,
@@ -329,7 +333,39 @@ fn page(
         logged,
         preview,
         callers,
+        today,
     }
+}
+
+/// The calls `user` logged today (Beijing time), newest first.
+async fn todays_calls(app: &App, user: &User) -> Vec<EarlierCall> {
+    // The list helps the operator; a failure to read it must not lose the call being typed.
+    let rows = app
+        .store
+        .reports_logged_by(user.id, 200)
+        .await
+        .unwrap_or_default();
+    let today = chrono::Utc::now().with_timezone(&beijing()).date_naive();
+    let mut calls = Vec::new();
+    for row in rows {
+        let Ok(at) = chrono::DateTime::parse_from_rfc3339(&row.received_at) else {
+            continue;
+        };
+        if at.with_timezone(&beijing()).date_naive() != today {
+            continue;
+        }
+        let Ok(Some(case)) = app.store.case(row.case_id).await else {
+            continue;
+        };
+        calls.push(EarlierCall {
+            case_id: case.id,
+            case_no: case.case_no,
+            when: shanghai_time(&row.received_at),
+            state: crate::casework::state_label(&case.state).to_string(),
+            subject_name: case.subject_name.unwrap_or_default(),
+        });
+    }
+    calls
 }
 
 async fn desk_form(app: web::Data<App>, user: Staff) -> Result<HttpResponse, StaffError> {
@@ -337,6 +373,7 @@ async fn desk_form(app: web::Data<App>, user: Staff) -> Result<HttpResponse, Sta
     Ok(render(
         StatusCode::OK,
         &page(
+            todays_calls(&app, &user.user).await,
             layout,
             DeskForm::fresh(),
             Vec::new(),
@@ -406,7 +443,15 @@ async fn desk_post(
         }
         return Ok(render(
             StatusCode::OK,
-            &page(layout, v, errors, None, preview, callers),
+            &page(
+                todays_calls(&app, &user.user).await,
+                layout,
+                v,
+                errors,
+                None,
+                preview,
+                callers,
+            ),
         ));
     }
     let mut errors = Vec::new();
@@ -433,6 +478,7 @@ async fn desk_post(
                 return Ok(render(
                     StatusCode::CREATED,
                     &page(
+                        todays_calls(&app, &user.user).await,
                         layout,
                         DeskForm::fresh(),
                         Vec::new(),
@@ -449,7 +495,15 @@ async fn desk_post(
     let callers = earlier_calls(&app, &auth, &v.caller_number).await;
     Ok(render(
         StatusCode::BAD_REQUEST,
-        &page(layout, v, errors, None, None, callers),
+        &page(
+            todays_calls(&app, &user.user).await,
+            layout,
+            v,
+            errors,
+            None,
+            None,
+            callers,
+        ),
     ))
 }
 
