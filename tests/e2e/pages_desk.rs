@@ -328,6 +328,29 @@ fn operator_logs_calls_with_the_keyboard_only() {
             if shots {
                 b.screenshot("admin-audit", DESKTOP).await;
             }
+            // A token issued from the page: shown once above the list.
+            b.client
+                .goto(&server.url("/admin?tab=tokens"))
+                .await
+                .expect("goto");
+            b.wait("#issue-token button")
+                .await
+                .click()
+                .await
+                .expect("issue");
+            let token = b.text("#token-value").await;
+            assert!(token.starts_with("tl_"), "{token}");
+            if shots {
+                b.screenshot("admin-tokens", DESKTOP).await;
+            }
+            b.client
+                .goto(&server.url("/admin?tab=zones"))
+                .await
+                .expect("goto");
+            wait_text(&b, "h2", "功能区").await;
+            if shots {
+                b.screenshot("admin-zones", DESKTOP).await;
+            }
             b.close().await;
         });
     }
