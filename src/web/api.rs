@@ -263,6 +263,14 @@ pub(super) async fn caller_calls(
     user: &AuthUser,
     phone: &str,
 ) -> Result<Vec<serde_json::Value>, ApiError> {
+    use crate::store::Role;
+    // Leaders never see identity, and a phone's reports would tell whose reports they are.
+    if user.0.role == Role::Leader {
+        return Err(ApiError::forbidden(
+            "领导账号不能按来电号码查询举报",
+            "leaders may not look reports up by a caller's phone",
+        ));
+    }
     let phone = phone.trim();
     let canonical = intake::parse_phone(phone)
         .map(|p| p.canonical())
@@ -288,7 +296,7 @@ pub(super) async fn caller_calls(
             continue;
         };
         let logged_it = row.logged_by == Some(user.0.id);
-        let sees = if user.0.role == crate::store::Role::Operator {
+        let sees = if user.0.role == Role::Operator {
             logged_it
         } else {
             scope.sees_case(&case)
@@ -305,6 +313,20 @@ pub(super) async fn caller_calls(
         if calls.len() == 20 {
             break;
         }
+    }
+    // An operator reads back the calls it logged itself; anyone else looking a phone up is
+    // reading who reported what: audited (never with the number).
+    if user.0.role != Role::Operator {
+        app.store
+            .audit(
+                &user.0.name,
+                "caller_lookup",
+                None,
+                None,
+                serde_json::json!({"found": calls.len()}),
+            )
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
     }
     Ok(calls)
 }
