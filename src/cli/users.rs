@@ -119,7 +119,7 @@ pub async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
 }
 
 /// Aliases as given, trimmed; refuses ones too short to look for.
-fn clean_aliases(aliases: &[String]) -> anyhow::Result<Vec<String>> {
+pub(crate) fn clean_aliases(aliases: &[String]) -> anyhow::Result<Vec<String>> {
     aliases
         .iter()
         .map(|a| a.trim().to_string())

@@ -7,6 +7,7 @@
 
 mod audit;
 mod batch;
+mod case_page;
 mod cases;
 mod deadlines;
 mod desk;
@@ -20,9 +21,9 @@ mod users;
 mod web;
 
 pub use batch::{Attachment, BatchItem, CaseLink, NewCase, SubjectRef};
+pub use case_page::CaseFile;
 pub use cases::{CaseEditError, QueueFilter, StepApplyError};
 pub use deadlines::{claim_notice, notice_event, DueCase, NoticeKind};
-pub use desk::CaseFile;
 pub use exclusions::{exclusion, Exclusion};
 pub use extensions::{decision_label, ExtensionError};
 pub use identity::rejected_row_key;

@@ -40,6 +40,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/stats/monthly", web::get().to(monthly_counts))
         .route("/api/v1/channels/12345/orders", web::post().to(post_order))
         .route("/api/v1/channels/12350/calls", web::post().to(post_call))
+        .route(
+            "/api/v1/callers/{phone}/calls",
+            web::get().to(get_caller_calls),
+        )
         .route("/api/v1/admin/exclusions", web::get().to(admin_exclusions));
 }
 
@@ -215,13 +219,116 @@ async fn post_call(
 ) -> Result<HttpResponse, ApiError> {
     let body = read_body(payload, app.config.max_body_bytes).await?;
     let call: CallLog = parse_json(&body)?;
+    Ok(ack_response(&accept_call(&app, &user, call, &body).await?))
+}
+
+/// Stores an operator's call log (the API's and the desk page's one path); `raw` is kept as the
+/// report's payload. A hotline call never gets a receipt code.
+pub(super) async fn accept_call(
+    app: &App,
+    user: &AuthUser,
+    call: CallLog,
+    raw: &[u8],
+) -> Result<Ack, ApiError> {
     if call.call_id.as_deref().is_none_or(|c| c.trim().is_empty()) {
         return Err(ApiError::bad_envelope(&EnvelopeError::Missing("call_id")));
     }
     let (wire, hints) = call
         .into_envelope()
         .map_err(|e| ApiError::bad_envelope(&e))?;
-    accept(&app, &user, wire, hints, &body).await
+    let raw = String::from_utf8_lossy(raw).into_owned();
+    let mut submission = app
+        .prepare(wire, &hints, "application/json", raw)
+        .map_err(|e| ApiError::bad_envelope(&e))?;
+    submission.logged_by = Some(user.0.id);
+    Ok(store_with_receipt(app, submission).await?.0)
+}
+
+/// A caller's earlier reports (the repeat caller on the operator's desk).
+async fn get_caller_calls(
+    app: web::Data<App>,
+    user: AuthUser,
+    phone: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let calls = caller_calls(&app, &user, &phone).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({"total": calls.len(), "calls": calls})))
+}
+
+/// The earlier reports of the caller with this phone, newest first, found by the blind index of
+/// the number (the clear number is never compared). An operator sees the calls it logged itself;
+/// other users the reports whose case is in their scope (and not excluded). No identity is
+/// returned: only case number, date, state and subject.
+pub(super) async fn caller_calls(
+    app: &App,
+    user: &AuthUser,
+    phone: &str,
+) -> Result<Vec<serde_json::Value>, ApiError> {
+    use crate::store::Role;
+    // Leaders never see identity, and a phone's reports would tell whose reports they are.
+    if user.0.role == Role::Leader {
+        return Err(ApiError::forbidden(
+            "领导账号不能按来电号码查询举报",
+            "leaders may not look reports up by a caller's phone",
+        ));
+    }
+    let phone = phone.trim();
+    let canonical = intake::parse_phone(phone)
+        .map(|p| p.canonical())
+        .unwrap_or_else(|| phone.to_string());
+    let Some(key) = crate::ingest::reporter_key(app.store.identity(), Some(&canonical), None)
+    else {
+        return Ok(Vec::new());
+    };
+    let scope = scope_of(app, user);
+    let rows = app
+        .store
+        .reports_by_reporter_key(&key, 50)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    let mut calls = Vec::new();
+    for row in rows {
+        let Some(case) = app
+            .store
+            .case(row.case_id)
+            .await
+            .map_err(|e| ApiError::internal(&e))?
+        else {
+            continue;
+        };
+        let logged_it = row.logged_by == Some(user.0.id);
+        let sees = if user.0.role == Role::Operator {
+            logged_it
+        } else {
+            scope.sees_case(&case)
+        };
+        if !sees || excluded(app, &scope, case.id).await? {
+            continue;
+        }
+        calls.push(serde_json::json!({
+            "report_id": row.report_id, "case_id": case.id, "case_no": case.case_no,
+            "state": case.state, "state_label": crate::casework::state_label(&case.state),
+            "subject_name": case.subject_name, "received_at": row.received_at,
+            "channel": row.channel,
+        }));
+        if calls.len() == 20 {
+            break;
+        }
+    }
+    // An operator reads back the calls it logged itself; anyone else looking a phone up is
+    // reading who reported what: audited (never with the number).
+    if user.0.role != Role::Operator {
+        app.store
+            .audit(
+                &user.0.name,
+                "caller_lookup",
+                None,
+                None,
+                serde_json::json!({"found": calls.len()}),
+            )
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
+    }
+    Ok(calls)
 }
 
 pub(super) fn parse_id(raw: &str, what: &str) -> Result<i64, ApiError> {
@@ -652,24 +759,24 @@ async fn monthly_counts(
 }
 
 /// What the operator has typed so far: the text and any fields already filled.
-#[derive(Debug, serde::Deserialize)]
-struct PreviewBody {
-    text: String,
+#[derive(Debug, Default, serde::Deserialize)]
+pub(super) struct PreviewBody {
+    pub(super) text: String,
     #[serde(default)]
-    title: Option<String>,
+    pub(super) title: Option<String>,
     #[serde(default)]
-    address: Option<String>,
+    pub(super) address: Option<String>,
     #[serde(default)]
-    subject_name: Option<String>,
+    pub(super) subject_name: Option<String>,
     #[serde(default)]
-    subject_kind: Option<String>,
+    pub(super) subject_kind: Option<String>,
     #[serde(default)]
-    phone: Option<String>,
+    pub(super) phone: Option<String>,
     #[serde(default)]
-    channel: Option<String>,
+    pub(super) channel: Option<String>,
     /// When the call or message came in (default: now).
     #[serde(default)]
-    received_at: Option<String>,
+    pub(super) received_at: Option<String>,
 }
 
 /// The operator's preview: locus with candidates, subject, kind, categories, referrals and the
@@ -680,6 +787,15 @@ async fn preview(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let body: PreviewBody = parse_json(&read_body(payload, app.config.max_body_bytes).await?)?;
+    Ok(HttpResponse::Ok().json(preview_value(&app, &user, body).await?))
+}
+
+/// The preview's body (the API's and the desk page's one path).
+pub(super) async fn preview_value(
+    app: &App,
+    user: &AuthUser,
+    body: PreviewBody,
+) -> Result<serde_json::Value, ApiError> {
     let wire = EnvelopeWire {
         channel: Some(body.channel.unwrap_or_else(|| "hotline_12350".into())),
         external_id: Some(serde_json::Value::String("preview".into())),
@@ -716,13 +832,33 @@ async fn preview(
     .await
     .map_err(|e| ApiError::internal(&anyhow::anyhow!("preview task: {e}")))?;
     let duplicate = match decision.case_id() {
-        Some(case_id) => visible_case(&app, &scope_of(&app, &user), case_id).await.ok().map(|c| {
+        Some(case_id) => visible_case(app, &scope_of(app, user), case_id).await.ok().map(|c| {
             serde_json::json!({"case_id": c.id, "case_no": c.case_no, "subject_name": c.subject_name,
                 "state": c.state, "decision": decision})
         }),
         None => None,
     };
-    Ok(HttpResponse::Ok().json(serde_json::json!({
+    // Names for what the codes mean, so that a page shows words, not codes.
+    let place = |code: &str| {
+        if code == "home" {
+            "本级受理窗口".to_string()
+        } else {
+            super::session::jurisdiction_name(app, code).unwrap_or_else(|| code.to_string())
+        }
+    };
+    let labels = serde_json::json!({
+        "handling": place(analysis.routing.handling.code()),
+        "transfer": analysis.routing.transfer.as_deref().map(place),
+        "subject_kind": analysis.extraction.subject_kind.label(),
+        "categories": analysis.extraction.categories.iter()
+            .map(|c| (c.code().to_string(), serde_json::json!(c.label())))
+            .collect::<serde_json::Map<_, _>>(),
+        "referrals": analysis.routing.referrals.iter()
+            .map(|r| (r.code.code().to_string(), serde_json::json!(r.code.label())))
+            .collect::<serde_json::Map<_, _>>(),
+    });
+    Ok(serde_json::json!({
+        "labels": labels,
         "locus": analysis.locus,
         "subject_name": analysis.extraction.subject_name,
         "subject_kind": analysis.extraction.subject_kind,
@@ -733,7 +869,7 @@ async fn preview(
         "referrals": analysis.routing.referrals,
         "routing_reasons": analysis.routing.reasons,
         "duplicate": duplicate,
-    })))
+    }))
 }
 
 /// An officer's step on a case (签收, 退回, 核查, 认定, 处理, 整改, 反馈, 办结 …). `If-Match` carries

@@ -17,6 +17,7 @@ mod leak;
 mod mail_in;
 mod mail_out;
 mod pages_cases;
+mod pages_desk;
 mod pages_lead;
 mod scope;
 mod stats;

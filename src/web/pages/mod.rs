@@ -8,12 +8,13 @@
 //! extends `staff_base.html` with a [`staff::StaffLayout`], and answer errors with
 //! [`staff::StaffError`] (no session: to the login page).
 
+mod admin;
 mod assets;
 mod cases;
+mod desk;
 mod form;
 mod leadership;
 mod report;
-#[allow(dead_code)] // until the staff pages use every part
 pub mod staff;
 
 use super::ApiError;
@@ -24,8 +25,10 @@ use std::fmt;
 
 /// Registers the pages and their assets.
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    admin::routes(cfg);
     assets::routes(cfg);
     cases::routes(cfg);
+    desk::routes(cfg);
     report::routes(cfg);
     staff::routes(cfg);
     leadership::routes(cfg);
@@ -58,7 +61,8 @@ impl Layout {
 /// Renders a template into a response with the pages' headers: nothing cached (pages carry form
 /// tokens and receipt codes), no referrer to other sites (`same-origin`: `no-referrer` would make
 /// the browser send `Origin: null` on our own posts, which the form check refuses), and a
-/// content policy that runs only our own script, so that even an escaping mistake cannot run one.
+/// content policy that runs only our own script, so that even an escaping mistake cannot run one
+/// (and lets it call only our own API: the desk's live preview).
 pub fn render(status: StatusCode, page: &impl Template) -> HttpResponse {
     match page.render() {
         Ok(html) => HttpResponse::build(status)
@@ -70,7 +74,7 @@ pub fn render(status: StatusCode, page: &impl Template) -> HttpResponse {
             .insert_header((
                 header::CONTENT_SECURITY_POLICY,
                 "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
-                 form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+                 connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
             ))
             .body(html),
         Err(e) => ApiError::internal(&anyhow::anyhow!("template: {e}")).error_response(),
