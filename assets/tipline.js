@@ -84,6 +84,8 @@
       q.select();
     }
   });
+})();
+
 // ---- Operator desk (/desk): live preview while the operator types, the repeat caller's earlier
 // calls, a place candidate picked with Ctrl+Alt+digit (Alt+digit are the fields' access keys), focus back on the first field.
 (function () {
