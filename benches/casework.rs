@@ -9,7 +9,9 @@
 //!    channel, escalated, page 20), every answer with its counts per state.
 //! 3. The desks' pages (issue 9) as their users load them with a session cookie — the operator's
 //!    `/desk`, the officer's `/cases` and a case page, the leader's `/search` and `/stats`: p50,
-//!    p99, server CPU and bytes per page (`TIPLINE_BENCH_PAGES` loads each, default 200; 0 skips).
+//!    p99, server CPU, and bytes over the wire as a browser asks for them (compressed): the next
+//!    load (the page) and the first (with the stylesheet and script, cached after) —
+//!    `TIPLINE_BENCH_PAGES` loads each, default 200; 0 skips.
 //!
 //! History: `tipline generate --seed 7` → `tipline import` of `TIPLINE_BENCH_SEED_REPORTS`
 //! (default 100,000) reports through the real pipeline; then the bench's bulk writer copies those
@@ -269,14 +271,19 @@ fn session_cookie(client: &reqwest::blocking::Client, base: &str, name: &str) ->
         .to_string()
 }
 
-/// Times `n` page loads one at a time: sorted latencies, server CPU per page (ms), page bytes.
+/// What a browser says it accepts; the bench's client decodes nothing, so a body's length is
+/// the bytes over the wire.
+const ACCEPT_ENCODING: &str = "gzip, deflate, br, zstd";
+
+/// Times `n` page loads one at a time: sorted latencies, server CPU per page (ms), the page's
+/// bytes over the wire (compressed as a browser asks) and its HTML.
 fn measure_page(
     pid: u32,
     n: usize,
     client: &reqwest::blocking::Client,
     url: &str,
     cookie: &str,
-) -> (Vec<Duration>, f64, usize) {
+) -> (Vec<Duration>, f64, usize, String) {
     let mut times = Vec::with_capacity(n);
     let mut bytes = 0;
     let cpu0 = cpu_seconds(pid);
@@ -285,6 +292,7 @@ fn measure_page(
         let resp = client
             .get(url)
             .header(reqwest::header::COOKIE, cookie)
+            .header(reqwest::header::ACCEPT_ENCODING, ACCEPT_ENCODING)
             .send()
             .expect("page");
         assert!(
@@ -297,7 +305,29 @@ fn measure_page(
     }
     let cpu = (cpu_seconds(pid) - cpu0) / n.max(1) as f64 * 1000.0;
     times.sort();
-    (times, cpu, bytes)
+    let html = client
+        .get(url)
+        .header(reqwest::header::COOKIE, cookie)
+        .send()
+        .and_then(|r| r.text())
+        .unwrap_or_default();
+    (times, cpu, bytes, html)
+}
+
+/// The bytes over the wire of the page's stylesheet and script (a first visit loads them; they
+/// are cached for a year after, under content-hashed names).
+fn asset_bytes(client: &reqwest::blocking::Client, base: &str, html: &str) -> usize {
+    html.split('"')
+        .filter(|piece| piece.starts_with("/assets/"))
+        .map(|path| {
+            client
+                .get(format!("{base}{path}"))
+                .header(reqwest::header::ACCEPT_ENCODING, ACCEPT_ENCODING)
+                .send()
+                .and_then(|r| r.bytes())
+                .map_or(0, |b| b.len())
+        })
+        .sum()
 }
 
 struct Server(Child);
@@ -549,11 +579,13 @@ fn main() {
     for (role, path, cookie) in &views {
         let url = format!("{base}{path}");
         measure_page(pid, 5, &client, &url, cookie); // warm-up
-        let (t, cpu, bytes) = measure_page(pid, pages, &client, &url, cookie);
+        let (t, cpu, bytes, html) = measure_page(pid, pages, &client, &url, cookie);
+        let first = bytes + asset_bytes(&client, &base, &html);
         println!(
-            "    page {role:<8} {path:<48} {bytes:>7} bytes: p50 {:>7.2} ms, p99 {:>7.2} ms, CPU {cpu:.2} ms",
+            "    page {role:<8} {path:<44} p50 {:>7.2} ms, p99 {:>7.2} ms, CPU {cpu:.2} ms; wire bytes: next {bytes:>6}, first {first:>6} (HTML {} uncompressed)",
             pct(&t, 50.0),
-            pct(&t, 99.0)
+            pct(&t, 99.0),
+            html.len()
         );
     }
 }

@@ -182,7 +182,10 @@ fn step_and_text(
         "case.transfer" => (
             "transferred",
             "转办",
-            format!("已转办：{}", field("reason")),
+            match field("transfer_to") {
+                to if to.is_empty() => format!("已转办：{}", field("reason")),
+                to => format!("已转办至{to}：{}", field("reason")),
+            },
         ),
         "case.extension_requested" => (
             "extension_requested",
@@ -506,5 +509,15 @@ mod tests {
         assert!(
             step_and_text("case.start_verification", &serde_json::json!({}), &outcome).is_none()
         );
+    }
+
+    #[test]
+    fn a_transfer_reply_names_where_the_case_went() {
+        let data = serde_json::json!({"to": "transferred", "transfer_to": "鞍山市市场监督管理局",
+            "reason": "不属本部门职责"});
+        let (step, label, text) =
+            step_and_text("case.transfer", &data, &Outcome::default()).unwrap();
+        assert_eq!((step, label), ("transferred", "转办"));
+        assert_eq!(text, "已转办至鞍山市市场监督管理局：不属本部门职责");
     }
 }

@@ -403,6 +403,10 @@ impl Store {
             });
         }
         let mut data = serde_json::to_value(step).map_err(|e| StepApplyError::Store(e.into()))?;
+        // `to` is the state reached; a transfer's destination (its own `to`) is kept apart.
+        if let Step::Transfer { to } = step {
+            data["transfer_to"] = serde_json::json!(to);
+        }
         data["from"] = serde_json::json!(state);
         data["to"] = serde_json::json!(step.to_state());
         data["reason"] = serde_json::json!(reason);
@@ -527,9 +531,10 @@ impl Store {
             );
         }
         if f.escalated {
+            // One set of (case, deadline) pairs read once, not a lookup per open case.
             filters.push_str(
-                " AND EXISTS (SELECT 1 FROM deadline_notices n WHERE n.case_id = cases.id \
-                 AND n.due_at = cases.due_at AND n.kind = 'escalated')",
+                " AND (id, due_at) IN (SELECT n.case_id, n.due_at FROM deadline_notices n \
+                 WHERE n.kind = 'escalated')",
             );
         }
         if let Some(days) = f.due_within_days {

@@ -38,6 +38,9 @@ impl Server {
             actix_web::App::new()
                 .app_data(state.clone())
                 .wrap(actix_web::middleware::Logger::new("%r %s %Dms").exclude("/healthz"))
+                // Pages and answers compressed for clients that ask (browsers do): offices on
+                // slow county links load a queue page in a fraction of its size.
+                .wrap(actix_web::middleware::Compress::default())
                 // Before the API's `/api/v1/reports/{id}`, which would take `monthly.xlsx` as an id.
                 .configure(stats::routes)
                 .configure(api::routes)

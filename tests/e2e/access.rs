@@ -254,7 +254,8 @@ const CASE_PAGES: [(&str, u16, [u16; 4]); 2] = [
 /// Staff pages on no case, per role (operator, officer, leader, admin), with the session cookie.
 /// Without a session (or with a bearer token only: pages are for people) each sends the browser
 /// to the login page (303).
-const GENERAL_PAGES: [(&str, [u16; 4]); 7] = [
+const GENERAL_PAGES: [(&str, [u16; 4]); 8] = [
+    ("/staff", [303, 303, 303, 303]),
     ("/desk", [200, 200, 200, 200]),
     ("/cases", [200, 200, 200, 200]),
     ("/cases?state=routed&overdue=true", [200, 200, 200, 200]),

@@ -555,6 +555,11 @@ fn an_extension_is_requested_decided_by_a_leader_and_moves_the_deadlines() {
             &json!({"action": "transfer", "to": "市场监管局", "reason": "不属本部门职责"}),
         );
         assert_eq!(status, 200);
+        // The event keeps where the case went beside the state it reached.
+        let case = get(&c, &server.url(&format!("/api/v1/cases/{id}")), &officer);
+        let transfer = &event_of(&case, "case.transfer")["data"];
+        assert_eq!(transfer["transfer_to"], "市场监管局", "{transfer}");
+        assert_eq!(transfer["to"], "transferred", "{transfer}");
         let (status, err) = post(&c, &ext_url, &officer, &json!({"days": 1, "reason": "x"}));
         assert_eq!(status, 409, "{err}");
         assert!(err["message"].as_str().unwrap().contains("已转办"), "{err}");

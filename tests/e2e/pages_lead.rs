@@ -508,6 +508,10 @@ fn leadership_pages_keep_scope_identity_and_escaping() {
         let (status, other) = page(&county, "/stats?jurisdiction=500112");
         assert_eq!(status, 404);
         assert!(other.contains("not_found") && !other.contains("stats-table"));
+        assert!(
+            other.contains("href=\"/staff\"") && !other.contains("返回举报页面"),
+            "a staff page's error leads back to the staff pages"
+        );
         // A malformed period is said on the form, not a failure.
         let (status, bad) = page(&county, "/stats?from=2024-13");
         assert_eq!(status, 400);

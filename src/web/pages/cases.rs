@@ -929,6 +929,9 @@ fn event_view(app: &App, e: &crate::store::EventRow) -> EventView {
             if let Some(h) = d["handling"].as_str() {
                 why.push(format!("分派至 {}", place_name(app, h)));
             }
+            if let Some(t) = d["transfer_to"].as_str() {
+                why.push(format!("转办至 {}", place_name(app, t)));
+            }
             if let Some(r) = d["reason"].as_str().filter(|r| !r.is_empty()) {
                 why.push(format!("理由：{r}"));
             }

@@ -88,6 +88,23 @@ struct ErrorPage<'a> {
     layout: Layout,
     status: u16,
     error: &'a ApiError,
+    /// A staff page's error leads back to the staff pages, not to the public form.
+    staff: bool,
+}
+
+impl PageError {
+    /// The error as a page, for the public (`staff` false) or for staff.
+    pub fn page(&self, staff: bool) -> HttpResponse {
+        render(
+            self.0.status(),
+            &ErrorPage {
+                layout: Layout::new("出错了", ""),
+                status: self.0.status().as_u16(),
+                error: &self.0,
+                staff,
+            },
+        )
+    }
 }
 
 /// An [`ApiError`] answered as a page.
@@ -112,14 +129,7 @@ impl ResponseError for PageError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        render(
-            self.0.status(),
-            &ErrorPage {
-                layout: Layout::new("出错了", ""),
-                status: self.0.status().as_u16(),
-                error: &self.0,
-            },
-        )
+        self.page(false)
     }
 }
 

@@ -23,9 +23,10 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 
-/// Registers login and logout.
+/// Registers login, logout and `/staff` (the way back to the user's first page).
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/login", web::get().to(login_form))
+    cfg.route("/staff", web::get().to(staff_home))
+        .route("/login", web::get().to(login_form))
         .route("/login", web::post().to(login_post))
         .route("/logout", web::post().to(logout_post));
 }
@@ -224,7 +225,7 @@ impl ResponseError for StaffError {
                 "/login?{}",
                 serde_urlencoded::to_string([("next", next)]).unwrap_or_default()
             )),
-            StaffError::Page(e) => PageError(e.clone()).error_response(),
+            StaffError::Page(e) => PageError(e.clone()).page(true),
         }
     }
 }
@@ -308,6 +309,11 @@ fn safe_next(next: &str) -> Option<&str> {
         && !next.starts_with("/login")
         && !next.starts_with("/logout");
     ok.then_some(next)
+}
+
+/// The signed-in user's first page (the way back from an error page).
+async fn staff_home(user: Staff) -> HttpResponse {
+    see_other(home_of(user.user.role))
 }
 
 #[derive(Template)]

@@ -1,0 +1,5 @@
+-- The operator's desk lists the calls an operator logged (today's first): by user, newest first.
+CREATE INDEX reports_logged_by ON reports (logged_by, id) WHERE logged_by IS NOT NULL;
+-- The queue's "escalated" filter reads the escalations of a kind before it matches them to the
+-- cases' current deadlines.
+CREATE INDEX deadline_notices_kind ON deadline_notices (kind, case_id, due_at);
