@@ -64,7 +64,7 @@ impl Store {
 
     /// Open cases (not closed, merged or transferred) about the same subject as each of `cases`,
     /// at most `per_case` each, oldest first. The subject is the case's key or any of its
-    /// reports' keys (a case split off keeps its reports' keys). The caller filters by scope.
+    /// reports' keys (a case may hold reports about more than one). The caller filters by scope.
     pub async fn duplicate_suggestions(
         &self,
         cases: &[(i64, Option<&str>)],
@@ -89,9 +89,10 @@ impl Store {
             keys.dedup();
             for k in keys.iter().take(3) {
                 let rows = sqlx::query(&format!(
-                    "SELECT {} FROM cases WHERE id <> $1 \
+                    // Open cases only, through their own partial index (migration 0015): a
+                    // subject's closed history does not slow the queue page.
+                    "SELECT {} FROM cases WHERE subject_key = $2 AND id <> $1 \
                      AND state NOT IN ('closed', 'merged', 'transferred') \
-                     AND (subject_key = $2 OR id IN (SELECT case_id FROM reports WHERE subject_key = $2)) \
                      ORDER BY id LIMIT $3",
                     super::read::CASE_COLUMNS
                 ))

@@ -148,14 +148,21 @@ impl Store {
                 "a split must leave at least one report in the case".into(),
             ));
         }
-        let first = sqlx::query("SELECT decisions, received_at FROM reports WHERE id = $1")
-            .bind(report_ids[0])
-            .fetch_one(&mut *tx)
-            .await?;
+        let first =
+            sqlx::query("SELECT decisions, received_at, subject_key FROM reports WHERE id = $1")
+                .bind(report_ids[0])
+                .fetch_one(&mut *tx)
+                .await?;
         let decisions: serde_json::Value =
             serde_json::from_str(&first.try_get::<String, _>("decisions")?)
                 .map_err(|e| CaseEditError::Store(e.into()))?;
         let received_at: String = first.try_get("received_at")?;
+        // A report that joined as "same matter" has no key in its duplicate decision; its own
+        // column holds the subject it is about, which the new case keeps.
+        let subject_key: Option<String> = decisions["dedup"]["subject_key"]
+            .as_str()
+            .map(str::to_string)
+            .or(first.try_get("subject_key")?);
         let year = chrono::DateTime::parse_from_rfc3339(&received_at)
             .map(|t| {
                 use chrono::Datelike;
@@ -212,7 +219,7 @@ impl Store {
         .bind(case_no.clone())
         .bind(state.to_string())
         .bind(decisions["extraction"]["subject_name"].as_str().map(str::to_string))
-        .bind(decisions["dedup"]["subject_key"].as_str().map(str::to_string))
+        .bind(subject_key)
         .bind(decisions["extraction"]["subject_kind"].as_str().unwrap_or("other").to_string())
         .bind(list(&decisions["extraction"]["categories"]))
         .bind(decisions["locus"]["code"].as_str().map(str::to_string))

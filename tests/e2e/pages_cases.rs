@@ -138,6 +138,17 @@ fn an_officer_works_a_case_from_sign_for_to_close_in_the_browser() {
         let case_id = first["case_id"].as_i64().unwrap();
         let case_no = first["case_no"].as_str().unwrap().to_string();
         let second_report = second["report_id"].as_i64().unwrap();
+        // A case of the neighbouring county (铁西区), which this officer must not reach by URL.
+        let other_token = dep.token("li", "officer", "210303");
+        let other = post_report(
+            &c,
+            &server.url("/api/v1/reports"),
+            &other_token,
+            json!({"channel": "hotline_12350", "external_id": "pc-other", "received_at": "2024-05-08T10:00:00+08:00",
+                "text": "鞍山市铁西区鑫达安全培训学校焊工证包过，交钱不用考试。"}),
+        );
+        let other_case = other["case_id"].as_i64().unwrap();
+        let other_no = other["case_no"].as_str().unwrap().to_string();
         let shots = backend == Backend::Sqlite;
         run(async {
             let b = Browser::start().await;
@@ -353,6 +364,21 @@ fn an_officer_works_a_case_from_sign_for_to_close_in_the_browser() {
                 b.js("return !!document.getElementById('identity')").await,
                 json!(false)
             );
+
+            // Another county's case by URL: the not-found page, nothing of the case on it.
+            b.client
+                .goto(&server.url(&format!("/cases/{other_case}")))
+                .await
+                .expect("goto");
+            assert_eq!(b.text("code").await, "not_found");
+            let page = html(&b).await;
+            assert!(
+                !page.contains(&other_no) && !page.contains("鑫达"),
+                "nothing of the other county's case"
+            );
+            if shots {
+                b.screenshot("case-other-county", DESKTOP).await;
+            }
             b.close().await;
         });
 

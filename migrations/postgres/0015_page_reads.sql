@@ -3,3 +3,5 @@ CREATE INDEX reports_logged_by ON reports (logged_by, id) WHERE logged_by IS NOT
 -- The queue's "escalated" filter reads the escalations of a kind before it matches them to the
 -- cases' current deadlines.
 CREATE INDEX deadline_notices_kind ON deadline_notices (kind, case_id, due_at);
+-- Duplicates suggested on the queue and case pages: the open cases about a subject.
+CREATE INDEX cases_open_subject ON cases (subject_key, id) WHERE state NOT IN ('closed', 'merged', 'transferred');
