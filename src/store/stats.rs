@@ -155,12 +155,15 @@ impl Store {
         from_ms: i64,
         to_ms: i64,
     ) -> anyhow::Result<Vec<OpenedCase>> {
+        // A case's first report is one received in the period with no earlier report of the
+        // same case (a tie in the same millisecond: the lower id). Read from the period's
+        // reports through the time index, not by grouping the whole history per case.
         let sql = format!(
-            "SELECT f.first_ts, r0.channel, {} FROM cases c \
-             JOIN (SELECT case_id, MIN(received_ts) AS first_ts FROM reports GROUP BY case_id) f \
-               ON f.case_id = c.id \
-             JOIN reports r0 ON r0.case_id = c.id AND r0.received_ts = f.first_ts \
-             WHERE f.first_ts >= $1 AND f.first_ts < $2 AND c.state <> 'merged' AND {} \
+            "SELECT r0.received_ts AS first_ts, r0.channel, {} FROM reports r0 \
+             JOIN cases c ON c.id = r0.case_id \
+             WHERE r0.received_ts >= $1 AND r0.received_ts < $2 AND c.state <> 'merged' AND {} \
+             AND NOT EXISTS (SELECT 1 FROM reports e WHERE e.case_id = r0.case_id \
+               AND (e.received_ts < r0.received_ts OR (e.received_ts = r0.received_ts AND e.id < r0.id))) \
              ORDER BY c.id, r0.id",
             case_fields(),
             within.clause(3)
