@@ -246,7 +246,17 @@ fn an_officer_works_a_case_from_sign_for_to_close_in_the_browser() {
                     .await,
                 json!(2)
             );
-            assert!(b.text("#timeline + .timeline").await.contains("并入本案"));
+            let timeline = b.text("#timeline + .timeline").await;
+            assert!(timeline.contains("并入本案"), "{timeline}");
+            // The other case is named by its number, as officers know it, not by an id.
+            let merged = timeline
+                .lines()
+                .find(|l| l.contains("并入本案") && !l.contains("重复举报"))
+                .unwrap_or_default();
+            assert!(
+                merged.starts_with("案件 TL") && timeline.contains("举报拆分为新案件 TL"),
+                "{timeline}"
+            );
 
             // The steps, each from the buttons the state allows.
             assert_eq!(state_of(&b).await, "routed");

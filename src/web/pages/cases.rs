@@ -866,9 +866,18 @@ fn steps_from(state: &str) -> Vec<&'static str> {
 }
 
 /// What an event did, in Chinese, and why.
-fn event_view(app: &App, e: &crate::store::EventRow) -> EventView {
+fn event_view(
+    app: &App,
+    e: &crate::store::EventRow,
+    case_nos: &std::collections::HashMap<i64, String>,
+) -> EventView {
     let d = &e.data;
     let text = |k: &str| d[k].as_str().unwrap_or("").to_string();
+    let case_no = |k: &str| {
+        d[k].as_i64()
+            .and_then(|id| case_nos.get(&id).cloned())
+            .unwrap_or_else(|| d[k].to_string())
+    };
     let (what, why) = match e.kind.as_str() {
         "report.received" => (
             format!(
@@ -891,13 +900,16 @@ fn event_view(app: &App, e: &crate::store::EventRow) -> EventView {
                 .as_str()
                 .map_or_else(|| text("decision"), str::to_string),
         ),
-        "case.merged_into" => (format!("本案并入案件 {}", d["into"]), text("reason")),
-        "case.merged_from" => (format!("案件 {} 并入本案", d["from"]), text("reason")),
+        "case.merged_into" => (format!("本案并入案件 {}", case_no("into")), text("reason")),
+        "case.merged_from" => (format!("案件 {} 并入本案", case_no("from")), text("reason")),
         "case.split_out" => (
             format!("举报拆分为新案件 {}", text("case_no")),
             text("reason"),
         ),
-        "case.split_from" => (format!("自案件 {} 拆分立案", d["from"]), text("reason")),
+        "case.split_from" => (
+            format!("自案件 {} 拆分立案", case_no("from")),
+            text("reason"),
+        ),
         "case.reporter_added" => ("举报人补充材料".into(), String::new()),
         "case.reminded" => ("办理期限提醒".into(), text("step")),
         "case.escalated" => ("超期督办（报上级）".into(), text("step")),
@@ -1130,6 +1142,19 @@ async fn build_case_page(
     let internal = |e: anyhow::Error| ApiError::internal(&e);
     let reports = app.store.case_reports(id).await.map_err(internal)?;
     let events = app.store.case_events(id).await.map_err(internal)?;
+    // Merges and splits name the other case by id in their events; the timeline shows its number.
+    let mut case_nos = std::collections::HashMap::new();
+    for e in &events {
+        for key in ["into", "from"] {
+            if let Some(other) = e.data[key].as_i64().filter(|o| *o != id) {
+                if let std::collections::hash_map::Entry::Vacant(slot) = case_nos.entry(other) {
+                    if let Some(c) = app.store.case(other).await.map_err(internal)? {
+                        slot.insert(c.case_no);
+                    }
+                }
+            }
+        }
+    }
     let files = app.store.case_files(id).await.map_err(internal)?;
     let letters_queued = app.store.referral_letters(id).await.map_err(internal)?;
     let extensions = app.store.extensions(id).await.map_err(internal)?;
@@ -1219,7 +1244,10 @@ async fn build_case_page(
             .iter()
             .map(|r| report_view(app, r, &files))
             .collect(),
-        events: events.iter().map(|e| event_view(app, e)).collect(),
+        events: events
+            .iter()
+            .map(|e| event_view(app, e, &case_nos))
+            .collect(),
         steps: if worker {
             steps_from(&case.state)
         } else {
