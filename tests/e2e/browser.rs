@@ -1,7 +1,9 @@
 //! The public report window in a real browser (issue 9): the form with an attachment, the receipt
 //! code, the follow-up adding information and a file; hostile report text shown as text.
 
-use crate::browser_helpers::{available, pdf_bytes, png_bytes, run, Browser, DESKTOP, PHONE};
+use crate::browser_helpers::{
+    available, pdf_bytes, png_bytes, processes_naming, run, Browser, DESKTOP, PHONE,
+};
 use crate::helpers::{backends, Backend, Deployment};
 
 /// Files to attach live on disk (a file input takes a path).
@@ -255,4 +257,29 @@ async fn assert_inert(b: &Browser) {
         serde_json::json!(["undefined", 0]),
         "hostile text became markup"
     );
+}
+
+#[test]
+fn a_browser_dropped_without_closing_leaves_no_process_behind() {
+    if !available() {
+        return;
+    }
+    // As when a test panics half-way: the session is never closed, the `Browser` is dropped.
+    let profile = run(async {
+        let b = Browser::start().await;
+        b.client.goto("about:blank").await.expect("goto");
+        let profile = b.profile_dir().display().to_string();
+        assert!(!processes_naming(&profile).is_empty(), "a browser runs");
+        drop(b);
+        profile
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !processes_naming(&profile).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "browser processes left behind: {:?}",
+            processes_naming(&profile)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }

@@ -4,6 +4,7 @@
 
 use crate::helpers::{free_port, require_all};
 use fantoccini::{Client, ClientBuilder, Locator};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -20,7 +21,7 @@ pub const PHONE: (u32, u32) = (390, 844);
 pub struct Browser {
     pub client: Client,
     driver: Child,
-    _profile: tempfile::TempDir,
+    profile: tempfile::TempDir,
 }
 
 /// Whether a browser can run here; prints why not (or panics when everything is required).
@@ -47,10 +48,13 @@ impl Browser {
     /// Starts chromedriver on a free port and opens a headless Chromium with a fresh profile.
     pub async fn start() -> Browser {
         let port = free_port();
+        // A process group of its own, so that a test that panics (and never closes its session)
+        // takes the browser chromedriver started down with it.
         let driver = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            .process_group(0)
             .spawn()
             .expect("spawn chromedriver");
         let url = format!("http://127.0.0.1:{port}");
@@ -87,7 +91,7 @@ impl Browser {
         Browser {
             client,
             driver,
-            _profile: profile,
+            profile,
         }
     }
 
@@ -164,6 +168,11 @@ impl Browser {
     }
 
     /// Ends the session and the driver.
+    /// The browser's profile directory (its processes name it on their command line).
+    pub fn profile_dir(&self) -> PathBuf {
+        self.profile.path().to_path_buf()
+    }
+
     pub async fn close(mut self) {
         let _ = self.client.clone().close().await;
         let _ = self.driver.kill();
@@ -173,6 +182,11 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // The whole group: chromedriver and the browser it started.
+        let _ = Command::new("kill")
+            .args(["-s", "KILL", "--", &format!("-{}", self.driver.id())])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
@@ -212,5 +226,20 @@ fn hex_bytes(hex: &str) -> Vec<u8> {
     (0..hex.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+        .collect()
+}
+
+/// The processes whose command line names `needle` (e.g. a browser's profile directory).
+pub fn processes_naming(needle: &str) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).contains(needle))
+                .unwrap_or(false)
+        })
         .collect()
 }
