@@ -21,6 +21,17 @@ pub struct CallerReport {
     pub logged_by: Option<i64>,
 }
 
+/// A [`CallerReport`] from a row of `id, case_id, channel, received_at, logged_by`.
+fn caller_report(r: &sqlx::any::AnyRow) -> anyhow::Result<CallerReport> {
+    Ok(CallerReport {
+        report_id: r.try_get(0)?,
+        case_id: r.try_get(1)?,
+        channel: r.try_get(2)?,
+        received_at: r.try_get(3)?,
+        logged_by: r.try_get::<Option<i64>, _>(4).ok().flatten(),
+    })
+}
+
 /// A user as the admin page lists it.
 #[derive(Debug, Clone)]
 pub struct UserListing {
@@ -82,17 +93,7 @@ impl Store {
         .bind(limit)
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(CallerReport {
-                    report_id: r.try_get(0)?,
-                    case_id: r.try_get(1)?,
-                    channel: r.try_get(2)?,
-                    received_at: r.try_get(3)?,
-                    logged_by: r.try_get::<Option<i64>, _>(4).ok().flatten(),
-                })
-            })
-            .collect()
+        rows.iter().map(caller_report).collect()
     }
 
     /// The newest `limit` reports a user logged (an operator's calls), newest first.
@@ -109,17 +110,7 @@ impl Store {
         .bind(limit)
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(CallerReport {
-                    report_id: r.try_get(0)?,
-                    case_id: r.try_get(1)?,
-                    channel: r.try_get(2)?,
-                    received_at: r.try_get(3)?,
-                    logged_by: r.try_get::<Option<i64>, _>(4).ok().flatten(),
-                })
-            })
-            .collect()
+        rows.iter().map(caller_report).collect()
     }
 
     /// Users whose jurisdiction starts with `prefix` (a subtree), by name.

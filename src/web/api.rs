@@ -1027,7 +1027,7 @@ pub(super) async fn queue_view(
             serde_json::json!({
                 "case_id": c.id, "case_no": c.case_no, "state": c.state,
                 "state_label": crate::casework::state_label(&c.state),
-                "subject_name": c.subject_name, "subject_kind": c.subject_kind, "categories": c.categories,
+                "subject_name": c.subject_name, "subject_key": c.subject_key, "subject_kind": c.subject_kind, "categories": c.categories,
                 "locus": c.locus, "handling": c.handling, "due_at": c.due_at, "seconds_left": left,
                 "overdue": left.is_some_and(|s| s < 0), "report_count": c.report_count,
                 "reminded": has(c.id, "reminded"), "escalated": has(c.id, "escalated"),

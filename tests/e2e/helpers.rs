@@ -42,7 +42,6 @@ pub fn require_all() -> bool {
 /// A scratch deployment: a data directory and, on PostgreSQL, a database of its own (dropped at the end).
 pub struct Deployment {
     pub dir: tempfile::TempDir,
-    pub backend: Backend,
     pub database_url: Option<String>,
     pg_admin: Option<(String, String)>,
 }
@@ -66,7 +65,6 @@ impl Deployment {
         };
         Deployment {
             dir,
-            backend,
             database_url,
             pg_admin,
         }

@@ -16,7 +16,7 @@ use super::staff::{see_other, Staff, StaffError, StaffLayout, StaffPost};
 use super::{render, shanghai_time, size_text};
 use crate::app::App;
 use crate::casework::{self, Step};
-use crate::store::{CaseRow, ReportRow, Role};
+use crate::store::{ReportRow, Role};
 use crate::web::api::{self, scope_of, visible_case};
 use crate::web::{session, ApiError, AuthUser};
 use actix_web::http::StatusCode;
@@ -309,21 +309,13 @@ async fn queue_page(
         }
     }
     let cases = view["cases"].as_array().cloned().unwrap_or_default();
-    // Suggested duplicates: open cases about the same subject the user may see.
-    let mut rows_of: Vec<CaseRow> = Vec::new();
-    for c in &cases {
-        if let Some(id) = c["case_id"].as_i64() {
-            if let Some(row) = app
-                .store
-                .case(id)
-                .await
-                .map_err(|e| ApiError::internal(&e))?
-            {
-                rows_of.push(row);
-            }
-        }
-    }
-    let suggestions = suggested(&app, &auth, &rows_of).await?;
+    // Suggested duplicates: open cases about the same subject the user may see (the rows carry
+    // their subject keys; nothing is read again).
+    let keys: Vec<(i64, Option<&str>)> = cases
+        .iter()
+        .filter_map(|c| Some((c["case_id"].as_i64()?, c["subject_key"].as_str())))
+        .collect();
+    let suggestions = suggested(&app, &auth, &keys).await?;
     let mut rows = Vec::with_capacity(cases.len());
     let mut loci: Vec<(String, String)> = Vec::new();
     for c in &cases {
@@ -442,21 +434,23 @@ async fn queue_page(
 async fn suggested(
     app: &App,
     user: &AuthUser,
-    cases: &[CaseRow],
+    keys: &[(i64, Option<&str>)],
 ) -> Result<Vec<(i64, CaseLinkView)>, ApiError> {
-    let keys: Vec<(i64, Option<&str>)> = cases
-        .iter()
-        .map(|c| (c.id, c.subject_key.as_deref()))
-        .collect();
     let found = app
         .store
-        .duplicate_suggestions(&keys, 3)
+        .duplicate_suggestions(keys, 3)
         .await
         .map_err(|e| ApiError::internal(&e))?;
     let scope = scope_of(app, user);
     let mut out = Vec::new();
     for s in found {
-        if visible_case(app, &scope, s.case.id).await.is_ok() {
+        // The row is at hand: the scope is checked on it, the exclusions by id (as `visible_case`).
+        let excluded = app
+            .store
+            .is_excluded(s.case.id, scope.user_id)
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
+        if scope.sees_case(&s.case) && !excluded {
             out.push((
                 s.for_case,
                 CaseLinkView {
@@ -1159,7 +1153,7 @@ async fn build_case_page(
     let letters_queued = app.store.referral_letters(id).await.map_err(internal)?;
     let extensions = app.store.extensions(id).await.map_err(internal)?;
     let worker = matches!(user.role, Role::Officer | Role::Admin);
-    let duplicates = suggested(app, &auth, std::slice::from_ref(&case))
+    let duplicates = suggested(app, &auth, &[(case.id, case.subject_key.as_deref())])
         .await?
         .into_iter()
         .map(|(_, v)| v)

@@ -884,7 +884,10 @@ fn period_params(t: &StatsTable, whole_months: bool) -> (String, String) {
 }
 
 /// The charts of a table: its own dimension, and the months of the same period when the table
-/// is by something else (the trend over time). Drawn by the API (`format=svg`), numbers as XLSX.
+/// is by something else (the trend over time). The table's own chart is drawn from the table the
+/// page already computed, inline (statistics are the page's costly part: a chart fetched from the
+/// API would compute them again); the months' chart is drawn by the API (`format=svg`). Numbers
+/// as XLSX through the API.
 fn charts_of(_app: &App, t: &StatsTable, whole_months: bool) -> Vec<Chart> {
     let (from, to) = period_params(t, whole_months);
     let mut dims = vec![t.by];
@@ -905,10 +908,19 @@ fn charts_of(_app: &App, t: &StatsTable, whole_months: bool) -> Vec<Chart> {
                     ]),
                 )
             };
+            let svg = if d == t.by {
+                use base64::Engine;
+                format!(
+                    "data:image/svg+xml;base64,{}",
+                    base64::engine::general_purpose::STANDARD.encode(crate::stats::svg_chart(t))
+                )
+            } else {
+                q("svg")
+            };
             Chart {
                 id: d.code(),
                 title: format!("受理量（按{}）", d.label()),
-                svg: q("svg"),
+                svg,
                 xlsx: q("xlsx"),
             }
         })
