@@ -162,28 +162,15 @@ impl Staff {
     }
 }
 
-/// The signed-in user of a staff form's POST, after the CSRF check.
-pub struct StaffPost {
-    /// Who.
-    pub user: User,
-    /// The session's CSRF token, for a page shown again.
-    pub csrf: String,
-}
+/// The signed-in user of a staff form's POST, after the CSRF check: a [`Staff`] (same user,
+/// token, layout) that only a checked post yields.
+pub struct StaffPost(Staff);
 
-impl StaffPost {
-    /// The layout of a page of this user.
-    pub fn layout(
-        &self,
-        app: &App,
-        title: impl Into<String>,
-        current: &'static str,
-    ) -> StaffLayout {
-        StaffLayout::new(app, &self.user, &self.csrf, title, current)
-    }
+impl std::ops::Deref for StaffPost {
+    type Target = Staff;
 
-    /// The user as the API's handlers take it.
-    pub fn auth(&self) -> AuthUser {
-        AuthUser(self.user.clone())
+    fn deref(&self) -> &Staff {
+        &self.0
     }
 }
 
@@ -286,7 +273,7 @@ impl FromRequest for StaffPost {
         Box::pin(async move {
             let AuthUser(user) = user.await.map_err(|e| staff_error(&req, e))?;
             let csrf = session::csrf_token_of(&req).unwrap_or_default();
-            Ok(StaffPost { user, csrf })
+            Ok(StaffPost(Staff { user, csrf }))
         })
     }
 }
