@@ -85,6 +85,7 @@ impl App {
                 .fetch_add(1, Ordering::Relaxed);
         })?;
         let analysis = self.pipeline.analyze(&envelope, category_hints);
+        let staged = crate::ingest::stage(&envelope, &analysis, self.store.identity());
         Ok(Submission {
             envelope,
             analysis,
@@ -94,6 +95,7 @@ impl App {
             attachments: Vec::new(),
             logged_by: None,
             receipt_hash: None,
+            staged,
         })
     }
 

@@ -12,13 +12,43 @@ use std::sync::Arc;
 /// Events read per step of a catch-up.
 const EVENTS_PER_STEP: i64 = 20_000;
 
+/// How [`Indexer::follow`] keeps up with the writer.
+#[derive(Debug, Clone, Copy)]
+pub struct FollowPace {
+    /// Wait after a writer's commit, so that a burst of commits is read in one go.
+    pub debounce: std::time::Duration,
+    /// Commit the index only once its oldest uncommitted write is this old.
+    pub commit_after: std::time::Duration,
+}
+
+/// What one round of [`Indexer::apply_events`] did.
+#[derive(Default)]
+struct Applied {
+    /// Reports (re)indexed.
+    indexed: u64,
+    /// When the writes it left uncommitted are to be committed.
+    commit_due: Option<std::time::Instant>,
+}
+
 /// Keeps the search index in step with the database.
 pub struct Indexer {
     store: Arc<Store>,
     index: Arc<SearchIndex>,
     writable: bool,
-    /// One catch-up at a time.
-    busy: tokio::sync::Mutex<()>,
+    /// One catch-up at a time; it holds what is applied but not yet committed.
+    busy: tokio::sync::Mutex<Uncommitted>,
+}
+
+/// Writes applied to the index writer but not yet committed.
+#[derive(Default)]
+struct Uncommitted {
+    /// The last event applied (committed or not); `None` until the first catch-up reads the
+    /// index's commit.
+    applied_seq: Option<i64>,
+    /// Writes are applied that are not committed yet.
+    pending: bool,
+    /// When the index was last committed by this process.
+    last_commit: Option<std::time::Instant>,
 }
 
 impl Indexer {
@@ -41,7 +71,7 @@ impl Indexer {
             store,
             index: Arc::new(index),
             writable,
-            busy: tokio::sync::Mutex::new(()),
+            busy: tokio::sync::Mutex::new(Uncommitted::default()),
         })
     }
 
@@ -50,13 +80,26 @@ impl Indexer {
         &self.index
     }
 
-    /// Applies every event not yet in the index; returns how many reports were (re)indexed.
+    /// Applies every event not yet in the index and commits; returns how many reports were
+    /// (re)indexed.
     pub async fn catch_up(&self) -> anyhow::Result<u64> {
+        Ok(self.apply_events(std::time::Duration::ZERO).await?.indexed)
+    }
+
+    /// Applies every event not yet applied, and commits unless the last commit is less than
+    /// `commit_after` ago (then the commit is due that long after it). Each commit flushes a segment (its term dictionaries are built
+    /// anew, and segments are merged later): a bulk import commits rarely, a server often.
+    /// Uncommitted writes lost in a crash are applied again from the event log, since the
+    /// index's commit records only the events it holds.
+    async fn apply_events(&self, commit_after: std::time::Duration) -> anyhow::Result<Applied> {
         if !self.writable {
-            return Ok(0);
+            return Ok(Applied::default());
         }
-        let _guard = self.busy.lock().await;
-        let mut applied = self.index.applied_seq()?.unwrap_or(0);
+        let mut uncommitted = self.busy.lock().await;
+        let mut applied = match uncommitted.applied_seq {
+            Some(seq) => seq,
+            None => self.index.applied_seq()?.unwrap_or(0),
+        };
         let mut indexed = 0;
         loop {
             let events = self
@@ -80,37 +123,65 @@ impl Indexer {
             let rows = self.store.export_ids(&ids).await?;
             indexed += rows.len() as u64;
             let index = self.index.clone();
-            tokio::task::spawn_blocking(move || -> Result<(), SearchError> {
-                index.upsert(rows.iter().map(search_doc))?;
-                index.commit(last_seq)
-            })
-            .await??;
+            let upserted =
+                tokio::task::spawn_blocking(move || index.upsert(rows.iter().map(search_doc)))
+                    .await?;
+            if let Err(e) = upserted {
+                // Nothing half-applied stays behind: the next catch-up starts at the last commit.
+                let index = self.index.clone();
+                tokio::task::spawn_blocking(move || index.rollback()).await??;
+                *uncommitted = Uncommitted::default();
+                return Err(e.into());
+            }
             applied = last_seq;
+            uncommitted.applied_seq = Some(applied);
+            uncommitted.pending = true;
         }
-        Ok(indexed)
+        let due = uncommitted.last_commit.map(|last| last + commit_after);
+        if uncommitted.pending && due.is_none_or(|due| due <= std::time::Instant::now()) {
+            let index = self.index.clone();
+            tokio::task::spawn_blocking(move || index.commit(applied)).await??;
+            uncommitted.pending = false;
+            uncommitted.last_commit = Some(std::time::Instant::now());
+        }
+        Ok(Applied {
+            indexed,
+            commit_due: due.filter(|_| uncommitted.pending),
+        })
     }
 
     /// Catches up now and again after every commit the writer announces, until `stop` is
-    /// notified (then returns after a last catch-up). After a wake-up it waits `debounce` so that
-    /// a burst of writer commits becomes one index commit: the index's commit (fsync, merge) costs
-    /// far more than one batch of the writer. Without a wake-up it looks every few seconds, for
-    /// other nodes' writes.
+    /// notified. After a wake-up it waits `pace.debounce` so that a burst of writer commits is read
+    /// in one go, and it commits the index at most every `pace.commit_after`: each index commit
+    /// is a segment whose term dictionaries are built and later merged again, which costs far
+    /// more than one batch of the writer.
     pub async fn follow(
         self: Arc<Self>,
         committed: Arc<tokio::sync::Notify>,
-        debounce: std::time::Duration,
+        pace: FollowPace,
         stop: Arc<tokio::sync::Notify>,
     ) {
+        // Without a wake-up, look this often for other nodes' writes.
+        const IDLE_LOOK: std::time::Duration = std::time::Duration::from_secs(5);
         loop {
-            if let Err(e) = self.catch_up().await {
-                tracing::error!(error = %format!("{e:#}"), "search indexing failed; retrying");
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            let mut wait = IDLE_LOOK;
+            match self.apply_events(pace.commit_after).await {
+                Ok(applied) => {
+                    if let Some(due) = applied.commit_due {
+                        // Uncommitted writes are made searchable on time even if nothing follows.
+                        wait = due.saturating_duration_since(std::time::Instant::now());
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "search indexing failed; retrying");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
             }
             tokio::select! {
                 _ = stop.notified() => return,
-                woken = tokio::time::timeout(std::time::Duration::from_secs(5), committed.notified()) => {
+                woken = tokio::time::timeout(wait, committed.notified()) => {
                     if woken.is_ok() {
-                        tokio::time::sleep(debounce).await;
+                        tokio::time::sleep(pace.debounce).await;
                     }
                 }
             }
@@ -123,7 +194,9 @@ impl Indexer {
             self.writable,
             "the search index is in use by another process (stop tipline serve first)"
         );
-        let _guard = self.busy.lock().await;
+        let mut uncommitted = self.busy.lock().await;
+        // Whatever happens below, the next catch-up starts from the index's own commit.
+        *uncommitted = Uncommitted::default();
         let total = self.store.report_count().await? as u64;
         let last_seq = self.store.last_event_seq().await?;
         let index = self.index.clone();

@@ -6,7 +6,7 @@
 //! stores the whole batch in one transaction. Only after the commit does anyone hear "received".
 
 use crate::pipeline::Analysis;
-use crate::store::{BatchItem, CaseLink, NewCase, Store, SubjectRef};
+use crate::store::{BatchItem, CaseLink, NewCase, Store, StoredReport, SubjectRef};
 use intake::dedup::{DedupDecision, DedupIndex, DedupProbe};
 use intake::Envelope;
 use serde::Serialize;
@@ -57,6 +57,79 @@ pub struct Submission {
     pub logged_by: Option<i64>,
     /// SHA-256 (hex) of the receipt code given to an anonymous reporter, if any.
     pub receipt_hash: Option<String>,
+    /// What the writer needs, worked out before the report reaches it.
+    pub staged: Staged,
+}
+
+/// The part of the writer's work on a report that needs no history: done on the channel's
+/// thread (in parallel) so that the single writer only decides and stores.
+pub struct Staged {
+    /// The duplicate stage's view of the report.
+    probe: DedupProbe,
+    /// The subject's record, when the report names a subject with a distinctive core.
+    subject: Option<SubjectRef>,
+    /// The decisions other than the duplicate one, serialized (see [`decisions_json`]).
+    decisions: DecisionParts,
+}
+
+/// The analysis' decisions as JSON, each serialized once.
+struct DecisionParts {
+    deadlines: String,
+    extraction: String,
+    locus: String,
+    routing: String,
+}
+
+/// Works out what the writer needs of a report (see [`Staged`]).
+pub fn stage(envelope: &Envelope, analysis: &Analysis, keys: &crate::identity::Keyring) -> Staged {
+    let probe = probe_for(envelope, analysis, keys);
+    Staged {
+        subject: subject_ref(analysis, &probe),
+        probe,
+        decisions: DecisionParts {
+            deadlines: json(&analysis.deadlines),
+            extraction: json(&analysis.extraction),
+            locus: json(&analysis.locus),
+            routing: json(&analysis.routing),
+        },
+    }
+}
+
+/// Plain structs with string keys: serializing them cannot fail.
+fn json(value: &impl Serialize) -> String {
+    serde_json::to_string(value).expect("decisions serialize")
+}
+
+/// The stored decisions of a report: `{"deadlines":…,"dedup":…,"extraction":…,"locus":…,"routing":…}`,
+/// keys in the order `serde_json` gives a map, as if the whole object were serialized at once
+/// (except that scores are written as the `f32` they are, 0.65, not widened to 0.6499999761581421);
+/// only the duplicate decision is serialized by the writer.
+fn decisions_json(parts: &DecisionParts, dedup: &DedupDecision) -> String {
+    let dedup = json(dedup);
+    let mut out = String::with_capacity(
+        80 + parts.deadlines.len()
+            + dedup.len()
+            + parts.extraction.len()
+            + parts.locus.len()
+            + parts.routing.len(),
+    );
+    for (i, (key, value)) in [
+        ("deadlines", parts.deadlines.as_str()),
+        ("dedup", dedup.as_str()),
+        ("extraction", parts.extraction.as_str()),
+        ("locus", parts.locus.as_str()),
+        ("routing", parts.routing.as_str()),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        out.push_str(if i == 0 { "{\"" } else { ",\"" });
+        out.push_str(key);
+        out.push_str("\":");
+        out.push_str(value);
+    }
+    out.push('}');
+    out
 }
 
 struct Queued {
@@ -296,6 +369,9 @@ async fn writer(
     max_batch: usize,
     mut conflicts: Conflicts,
 ) {
+    // The batch whose transaction is running while the next one is decided: deciding (the
+    // duplicate stage, building rows) and committing (SQL, fsync) overlap instead of taking turns.
+    let mut committing: Option<Committing> = None;
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         while batch.len() < max_batch {
@@ -304,31 +380,124 @@ async fn writer(
                 Err(_) => break,
             }
         }
-        let written = match conflicts.refresh(&store).await {
-            Ok(()) => write_batch(&store, &dedup, &conflicts.matcher, &mut batch).await,
+        let in_flight = committing.as_ref().map(|c| c.decided.clone());
+        let decided = match conflicts.refresh(&store).await {
+            Ok(()) => {
+                decide_batch(
+                    &store,
+                    &dedup,
+                    &conflicts.matcher,
+                    &mut batch,
+                    in_flight.as_deref(),
+                )
+                .await
+            }
             Err(e) => Err(e),
         };
-        match written {
-            Ok(acks) => {
-                committed.notify_one();
-                for (q, ack) in batch.into_iter().zip(acks) {
-                    let _ = q.reply.send(Ok(ack));
-                }
+        // The batch before must be committed before this one's transaction starts: this one may
+        // join its cases and answer with its reports.
+        let before = match committing.take() {
+            Some(c) => c.settle(&store, &dedup).await,
+            None => Ok(HashMap::new()),
+        };
+        let (decided, before) = match (decided, before) {
+            (Ok(decided), Ok(before)) => (decided, before),
+            (decided, before) => {
+                // This batch was decided against the one before (or failed itself): neither is
+                // stored, and their tentative entries must leave the duplicate index.
+                let e = before.err().or(decided.err()).expect("one of them failed");
+                fail(&store, &dedup, batch, &e).await;
+                continue;
+            }
+        };
+        let decided = Arc::new(decided);
+        committing = Some(Committing {
+            decided: decided.clone(),
+            commit: tokio::spawn(commit(
+                store.clone(),
+                decided,
+                batch,
+                before,
+                committed.clone(),
+            )),
+        });
+    }
+    if let Some(c) = committing.take() {
+        let _ = c.settle(&store, &dedup).await;
+    }
+}
+
+/// A decided batch whose transaction is running.
+struct Committing {
+    decided: Arc<Decided>,
+    /// Answers the waiters after the commit; gives back what was stored by report id, or the
+    /// waiters to fail.
+    commit: tokio::task::JoinHandle<Result<HashMap<i64, StoredReport>, NotStored>>,
+}
+
+/// A batch whose transaction failed, with its waiters.
+struct NotStored {
+    error: anyhow::Error,
+    batch: Vec<Queued>,
+}
+
+impl Committing {
+    /// Waits for the commit. After a failure, answers every waiter with the error and rebuilds
+    /// the duplicate index, then returns the error.
+    async fn settle(
+        self,
+        store: &Store,
+        dedup: &RwLock<DedupIndex>,
+    ) -> anyhow::Result<HashMap<i64, StoredReport>> {
+        match self.commit.await {
+            Ok(Ok(stored)) => Ok(stored),
+            Ok(Err(NotStored { error, batch })) => {
+                fail(store, dedup, batch, &error).await;
+                Err(error)
             }
             Err(e) => {
-                tracing::error!(error = %format!("{e:#}"), size = batch.len(), "a batch of reports was not stored");
-                // The tentative entries of the failed batch must leave the duplicate index.
-                match rebuild_dedup(&store).await {
-                    Ok(index) => *dedup.write().expect("not poisoned") = index,
-                    Err(e) => {
-                        tracing::error!(error = %format!("{e:#}"), "duplicate index rebuild failed")
-                    }
-                }
-                for q in batch {
-                    let _ = q.reply.send(Err(format!("the report was not stored: {e}")));
-                }
+                // The task panicked: its waiters hear that the writer stopped; no tentative entry
+                // may stay behind.
+                let error = anyhow::anyhow!("the commit task failed: {e}");
+                fail(store, dedup, Vec::new(), &error).await;
+                Err(error)
             }
         }
+    }
+}
+
+/// Stores a decided batch in one transaction and, only then, answers its waiters.
+async fn commit(
+    store: Arc<Store>,
+    decided: Arc<Decided>,
+    batch: Vec<Queued>,
+    before: HashMap<i64, StoredReport>,
+    committed: Arc<Notify>,
+) -> Result<HashMap<i64, StoredReport>, NotStored> {
+    let stored = match store.commit_batch(&decided.items).await {
+        Ok(stored) => stored,
+        Err(error) => return Err(NotStored { error, batch }),
+    };
+    committed.notify_one();
+    let acks = acks_for(&decided.slots, &stored, &before);
+    for (q, ack) in batch.into_iter().zip(acks) {
+        let _ = q.reply.send(Ok(ack));
+    }
+    Ok(stored.into_iter().map(|s| (s.report_id, s)).collect())
+}
+
+/// Answers every waiter of a batch that was not stored, and rebuilds the duplicate index so that
+/// no tentative entry of it survives.
+async fn fail(store: &Store, dedup: &RwLock<DedupIndex>, batch: Vec<Queued>, e: &anyhow::Error) {
+    tracing::error!(error = %format!("{e:#}"), size = batch.len(), "a batch of reports was not stored");
+    match rebuild_dedup(store).await {
+        Ok(index) => *dedup.write().expect("not poisoned") = index,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "duplicate index rebuild failed")
+        }
+    }
+    for q in batch {
+        let _ = q.reply.send(Err(format!("the report was not stored: {e}")));
     }
 }
 
@@ -341,14 +510,57 @@ enum Slot {
     Stored(usize),
     /// The same message as the item at this position of this batch.
     SameMessageAs(usize),
+    /// A report stored by the batch before (committed before this one).
+    Before(Outcome, i64),
 }
 
-async fn write_batch(
+/// A batch with every decision made: the rows to store and how to answer each waiter.
+struct Decided {
+    items: Vec<BatchItem>,
+    slots: Vec<Slot>,
+    /// The position in `items` of each stored report and of each stored key.
+    item_of_report: HashMap<i64, usize>,
+    item_of_key: HashMap<(String, String), usize>,
+}
+
+/// The acks of a committed batch, in the order of its waiters.
+fn acks_for(
+    slots: &[Slot],
+    stored: &[StoredReport],
+    before: &HashMap<i64, StoredReport>,
+) -> Vec<Ack> {
+    let ack = |outcome, s: &StoredReport| Ack {
+        outcome,
+        report_id: s.report_id,
+        case_id: s.case_id,
+        case_no: s.case_no.clone(),
+    };
+    let mut acks: Vec<Ack> = Vec::with_capacity(slots.len());
+    for slot in slots {
+        let a = match slot {
+            Slot::Known(a) => a.clone(),
+            Slot::SameAs(j) => Ack {
+                outcome: Outcome::Resent,
+                ..acks[*j].clone()
+            },
+            Slot::Stored(k) => ack(Outcome::New, &stored[*k]),
+            Slot::SameMessageAs(k) => ack(Outcome::SameMessage, &stored[*k]),
+            Slot::Before(outcome, report_id) => ack(*outcome, &before[report_id]),
+        };
+        acks.push(a);
+    }
+    acks
+}
+
+/// Resolves re-sends and runs the duplicate stage for a batch, in order, against the history,
+/// the batch itself and `in_flight` (the batch before, whose transaction may still be running).
+async fn decide_batch(
     store: &Store,
     dedup: &RwLock<DedupIndex>,
     conflicts: &crate::conflict::Matcher,
     batch: &mut [Queued],
-) -> anyhow::Result<Vec<Ack>> {
+    in_flight: Option<&Decided>,
+) -> anyhow::Result<Decided> {
     let keys: Vec<(String, String)> = batch
         .iter()
         .map(|q| {
@@ -363,6 +575,19 @@ async fn write_batch(
     let mut slots = Vec::with_capacity(batch.len());
     let mut items: Vec<BatchItem> = Vec::new();
     let mut item_of_report: HashMap<i64, usize> = HashMap::new();
+    let mut item_of_key: HashMap<(String, String), usize> = HashMap::new();
+    // A report of this batch or of the one in flight, by id.
+    let pending =
+        |items: &[BatchItem], item_of_report: &HashMap<i64, usize>, id: i64| match item_of_report
+            .get(&id)
+        {
+            Some(&k) => Some((items[k].fingerprint.clone(), items[k].subject.clone())),
+            None => in_flight.and_then(|f| {
+                f.item_of_report
+                    .get(&id)
+                    .map(|&k| (f.items[k].fingerprint.clone(), f.items[k].subject.clone()))
+            }),
+        };
     for (i, q) in batch.iter_mut().enumerate() {
         let key = &keys[i];
         if let Some((report_id, case_id, case_no)) = existing.get(key) {
@@ -374,14 +599,19 @@ async fn write_batch(
             }));
             continue;
         }
+        if let Some(&k) = in_flight.and_then(|f| f.item_of_key.get(key)) {
+            let report_id = in_flight.expect("found in it").items[k].report_id;
+            slots.push(Slot::Before(Outcome::Resent, report_id));
+            continue;
+        }
         if let Some(&j) = first_of_key.get(key) {
             slots.push(Slot::SameAs(j));
             continue;
         }
         first_of_key.insert(key, i);
         let s = &mut q.submission;
-        let probe = probe_for(&s.envelope, &s.analysis, store.identity());
-        let mut decision = dedup.read().expect("not poisoned").decide(&probe);
+        let probe = &s.staged.probe;
+        let mut decision = dedup.read().expect("not poisoned").decide(probe);
         // Nothing is dropped on a resemblance: only the very same content (the same fingerprint)
         // is the same message; a near-identical text is stored, joined to the matter's case.
         if let DedupDecision::SameMessage {
@@ -392,13 +622,12 @@ async fn write_batch(
             summary,
         } = &decision
         {
-            let earlier = match item_of_report.get(report_id) {
-                Some(&k) => Some(items[k].fingerprint.clone()),
-                None => store.fingerprint(*report_id).await?,
-            };
-            let earlier_key = match item_of_report.get(report_id) {
-                Some(&k) => items[k].subject.as_ref().map(|r| r.key.clone()),
-                None => store.subject_key_of(*report_id).await?,
+            let (earlier, earlier_key) = match pending(&items, &item_of_report, *report_id) {
+                Some((fingerprint, subject)) => (Some(fingerprint), subject.map(|r| r.key)),
+                None => (
+                    store.fingerprint(*report_id).await?,
+                    store.subject_key_of(*report_id).await?,
+                ),
             };
             let subjects_differ = match (&s.analysis.extraction.subject_name, earlier_key) {
                 (Some(name), Some(earlier_key)) => {
@@ -433,6 +662,8 @@ async fn write_batch(
             // The same message under another id: nothing new is stored.
             if let Some(&k) = item_of_report.get(report_id) {
                 slots.push(Slot::SameMessageAs(k));
+            } else if in_flight.is_some_and(|f| f.item_of_report.contains_key(report_id)) {
+                slots.push(Slot::Before(Outcome::SameMessage, *report_id));
             } else if let Some(case) = store.case(*case_id).await? {
                 slots.push(Slot::Known(Ack {
                     outcome: Outcome::SameMessage,
@@ -447,6 +678,7 @@ async fn write_batch(
         }
         let report_id = store.next_report_id().await?;
         item_of_report.insert(report_id, items.len());
+        item_of_key.insert(key.clone(), items.len());
         let (mut case, events) = link_for(store, &s.analysis, &decision).await?;
         if let CaseLink::Open(new_case) = &mut case {
             let deadlines = serde_json::to_value(&s.analysis.deadlines)?;
@@ -461,20 +693,13 @@ async fn write_batch(
         dedup
             .write()
             .expect("not poisoned")
-            .insert(report_id, case_id, &probe);
-        let exclusions = excluded_by(store, conflicts, s, &case, &items)
+            .insert(report_id, case_id, probe);
+        let exclusions = excluded_by(store, conflicts, s, &case, &items, in_flight)
             .await?
             .into_iter()
             .map(|named| crate::store::exclusion(case_id, Some(report_id), named))
             .collect();
-        let decisions = serde_json::json!({
-            "extraction": s.analysis.extraction,
-            "locus": s.analysis.locus,
-            "routing": s.analysis.routing,
-            "deadlines": s.analysis.deadlines,
-            "dedup": decision,
-        })
-        .to_string();
+        let decisions = decisions_json(&s.staged.decisions, &decision);
         let mut all_events = vec![("report.received".to_string(), decisions.clone())];
         all_events.extend(events);
         slots.push(Slot::Stored(items.len()));
@@ -484,48 +709,23 @@ async fn write_batch(
             receipt_hash: s.receipt_hash.take(),
             envelope: s.envelope.clone(),
             raw_content_type: s.raw_content_type.clone(),
-            raw_payload: s.raw_payload.clone(),
+            raw_payload: std::mem::take(&mut s.raw_payload),
             raw_bytes: s.raw_bytes.take(),
             attachments: std::mem::take(&mut s.attachments),
             decisions,
             fingerprint: s.analysis.fingerprint.clone(),
             case,
-            subject: subject_ref(&s.analysis, &probe),
+            subject: s.staged.subject.clone(),
             events: all_events,
             exclusions,
         });
     }
-    let stored = store.commit_batch(&items).await?;
-    let mut acks: Vec<Ack> = Vec::with_capacity(slots.len());
-    for slot in &slots {
-        let ack = match slot {
-            Slot::Known(a) => a.clone(),
-            Slot::SameAs(j) => Ack {
-                outcome: Outcome::Resent,
-                ..acks[*j].clone()
-            },
-            Slot::Stored(k) => {
-                let s = &stored[*k];
-                Ack {
-                    outcome: Outcome::New,
-                    report_id: s.report_id,
-                    case_id: s.case_id,
-                    case_no: s.case_no.clone(),
-                }
-            }
-            Slot::SameMessageAs(k) => {
-                let s = &stored[*k];
-                Ack {
-                    outcome: Outcome::SameMessage,
-                    report_id: s.report_id,
-                    case_id: s.case_id,
-                    case_no: s.case_no.clone(),
-                }
-            }
-        };
-        acks.push(ack);
-    }
-    Ok(acks)
+    Ok(Decided {
+        items,
+        slots,
+        item_of_report,
+        item_of_key,
+    })
 }
 
 /// The users a report names whose jurisdiction covers its case (conflict of interest). The case
@@ -536,6 +736,7 @@ async fn excluded_by(
     s: &Submission,
     case: &CaseLink,
     items: &[BatchItem],
+    in_flight: Option<&Decided>,
 ) -> anyhow::Result<Vec<crate::conflict::Named>> {
     let env = &s.envelope;
     let texts = [
@@ -552,7 +753,8 @@ async fn excluded_by(
     let (handling, locus, transfer) = match case {
         CaseLink::Open(c) => place(c),
         CaseLink::Join { case_id, .. } => {
-            let in_batch = items.iter().find_map(|i| match &i.case {
+            let pending = in_flight.map_or(&[][..], |f| &f.items[..]);
+            let in_batch = items.iter().chain(pending).find_map(|i| match &i.case {
                 CaseLink::Open(c) if c.case_id == *case_id => Some(place(c)),
                 _ => None,
             });
@@ -650,5 +852,58 @@ async fn link_for(
         DedupDecision::SameMessage { .. } => {
             anyhow::bail!("a same-message decision stores no report")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decisions_read_as_the_whole_object_serialized_at_once() {
+        let pipeline = crate::pipeline::Pipeline::new(&crate::config::Config::default());
+        let wire: intake::EnvelopeWire = serde_json::from_str(
+            r#"{"channel":"web_form","external_id":"w-1","received_at":"2024-05-06T09:12:00+08:00",
+                "text":"鞍山市铁东区恒通职业培训学校交钱就能拿证不用考，电话0412-5892213","reporter":{"phone":"13800000000"}}"#,
+        )
+        .expect("a wire envelope");
+        let envelope = Envelope::parse(wire).expect("a valid envelope");
+        let analysis = pipeline.analyze(&envelope, &[]);
+        let keys = crate::identity::Keyring::generate_ephemeral();
+        let staged = stage(&envelope, &analysis, &keys);
+        let decision = DedupDecision::New {
+            subject_key: Some("恒通".into()),
+            related: Vec::new(),
+        };
+        let whole = serde_json::json!({
+            "extraction": analysis.extraction,
+            "locus": analysis.locus,
+            "routing": analysis.routing,
+            "deadlines": analysis.deadlines,
+            "dedup": decision,
+        })
+        .to_string();
+        assert_eq!(decisions_json(&staged.decisions, &decision), whole);
+        // A score reads back as the very `f32` the duplicate stage computed.
+        let joined = DedupDecision::SameMatter {
+            case_id: 7,
+            report_id: 9,
+            score: 0.84,
+            reasons: Vec::new(),
+            summary: "并案".into(),
+        };
+        let stored: serde_json::Value =
+            serde_json::from_str(&decisions_json(&staged.decisions, &joined)).expect("JSON");
+        let read: DedupDecision =
+            serde_json::from_value(stored["dedup"].clone()).expect("a decision");
+        assert_eq!(
+            serde_json::to_string(&read).unwrap(),
+            serde_json::to_string(&joined).unwrap()
+        );
+        assert_eq!(
+            staged.probe.reporter_key.as_deref(),
+            Some(keys.blind("13800000000").as_str())
+        );
+        assert_eq!(staged.subject.map(|s| s.key).as_deref(), Some("恒通"));
     }
 }

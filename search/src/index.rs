@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use chrono::{DateTime, Utc};
 use tantivy::collector::TopDocs;
 use tantivy::directory::MmapDirectory;
+use tantivy::indexer::LogMergePolicy;
 use tantivy::query::{BooleanQuery, Occur, Query as TQuery, TermQuery};
 use tantivy::schema::{IndexRecordOption, Schema, Value};
 use tantivy::{
@@ -558,7 +559,15 @@ fn subject_exact(name: &str) -> String {
 }
 
 fn new_writer(index: &Index, o: WriterOptions) -> Result<IndexWriter, SearchError> {
-    Ok(index.writer_with_num_threads(o.threads.max(1), o.memory_bytes)?)
+    let writer: IndexWriter = index.writer_with_num_threads(o.threads.max(1), o.memory_bytes)?;
+    // A server commits a small segment every few hundred milliseconds. Tantivy's default puts
+    // every segment under 10,000 documents in one level, so the growing merge result is merged
+    // again with each new handful of small segments; levels from 1,000 documents up merge each
+    // document a few times only (log₈ of the index size).
+    let mut policy = LogMergePolicy::default();
+    policy.set_min_layer_size(1_000);
+    writer.set_merge_policy(Box::new(policy));
+    Ok(writer)
 }
 
 fn open_dir(dir: &Path, create: bool) -> Result<Index, SearchError> {

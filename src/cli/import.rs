@@ -41,11 +41,16 @@ pub async fn run(config: Config, files: &[PathBuf]) -> anyhow::Result<u8> {
     let started = std::time::Instant::now();
     let app = App::open(config).await?;
     let opened = started.elapsed();
-    // The search index follows the writes on the other core instead of catching up after them.
+    // The search index follows the writes on the other core instead of catching up after them,
+    // committing seldom: every index commit is a segment to build and merge later, and nobody
+    // searches an import in progress.
     let stop_indexing = Arc::new(tokio::sync::Notify::new());
     let indexing = tokio::spawn(app.indexer.clone().follow(
         app.ingest.committed.clone(),
-        std::time::Duration::from_millis(500),
+        crate::indexer::FollowPace {
+            debounce: std::time::Duration::from_millis(500),
+            commit_after: std::time::Duration::from_secs(30),
+        },
         stop_indexing.clone(),
     ));
     let mut summary = Summary::default();

@@ -200,6 +200,7 @@ impl Store {
         .bind(token_id)
         .execute(self.pool())
         .await?;
+        self.tokens.clear();
         Ok(done.rows_affected() > 0)
     }
 

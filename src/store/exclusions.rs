@@ -36,6 +36,7 @@ impl Store {
         .bind(USERS_VERSION)
         .execute(conn)
         .await?;
+        self.tokens.clear();
         Ok(())
     }
 

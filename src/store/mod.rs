@@ -20,7 +20,7 @@ mod stats;
 mod users;
 mod web;
 
-pub use batch::{Attachment, BatchItem, CaseLink, NewCase, SubjectRef};
+pub use batch::{Attachment, BatchItem, CaseLink, NewCase, StoredReport, SubjectRef};
 pub use case_page::CaseFile;
 pub use cases::{CaseEditError, QueueFilter, StepApplyError};
 pub use deadlines::{claim_notice, notice_event, DueCase, NoticeKind};
@@ -62,6 +62,7 @@ pub struct Store {
     case_ids: Mutex<IdBlock>,
     case_prefix: String,
     identity: Arc<Keyring>,
+    tokens: users::TokenCache,
 }
 
 /// How many ids one PostgreSQL sequence step reserves (the migration's INCREMENT BY).
@@ -103,6 +104,9 @@ impl Store {
                         conn.execute("PRAGMA journal_mode = WAL").await?;
                         conn.execute("PRAGMA synchronous = FULL").await?;
                         conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        // A larger page cache than the default 2 MiB: the writer's index updates
+                        // otherwise read the same pages again through read(2) in every batch.
+                        conn.execute("PRAGMA cache_size = -32768").await?;
                     }
                     Ok(())
                 })
@@ -123,6 +127,7 @@ impl Store {
             case_ids: Mutex::new(IdBlock { next: 0, end: 0 }),
             case_prefix: case_prefix.to_string(),
             identity,
+            tokens: Default::default(),
         };
         if backend == Backend::Sqlite {
             // SQLite is one node: continue after the highest id, unbounded.

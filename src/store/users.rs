@@ -163,14 +163,22 @@ impl Store {
 
     /// The user a bearer token belongs to.
     pub async fn user_for_token(&self, token: &str) -> anyhow::Result<Option<User>> {
+        let digest = token_digest(token);
+        if let Some(user) = self.tokens.get(&digest) {
+            return Ok(Some(user));
+        }
         let row = sqlx::query(
             "SELECT u.id, u.name, u.role, u.jurisdiction FROM api_tokens t JOIN users u ON u.id = t.user_id \
              WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled = 0",
         )
-        .bind(token_digest(token))
+        .bind(&digest)
         .fetch_optional(self.pool())
         .await?;
-        row.as_ref().map(user_from_row).transpose()
+        let user = row.as_ref().map(user_from_row).transpose()?;
+        if let Some(user) = &user {
+            self.tokens.put(digest, user.clone());
+        }
+        Ok(user)
     }
 }
 
@@ -193,3 +201,43 @@ static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         .map(|h| h.to_string())
         .unwrap_or_default()
 });
+
+/// Bearer tokens verified in the last few seconds, so that a platform posting reports costs one
+/// token lookup per few seconds instead of one per request. Only valid tokens are kept (an
+/// unknown token cannot fill it). Any change to users or tokens made through this node empties
+/// it; one made through another node takes effect here within [`TokenCache::TTL`].
+#[derive(Default)]
+pub(super) struct TokenCache {
+    entries: std::sync::Mutex<std::collections::HashMap<String, (User, std::time::Instant)>>,
+}
+
+impl TokenCache {
+    const TTL: std::time::Duration = std::time::Duration::from_secs(2);
+    const MAX_ENTRIES: usize = 10_000;
+
+    fn get(&self, digest: &str) -> Option<User> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(digest)
+            .filter(|(_, at)| at.elapsed() < Self::TTL)
+            .map(|(user, _)| user.clone())
+    }
+
+    fn put(&self, digest: String, user: User) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= Self::MAX_ENTRIES {
+            entries.retain(|_, (_, at)| at.elapsed() < Self::TTL);
+            if entries.len() >= Self::MAX_ENTRIES {
+                entries.clear();
+            }
+        }
+        entries.insert(digest, (user, std::time::Instant::now()));
+    }
+
+    pub(super) fn clear(&self) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+}
