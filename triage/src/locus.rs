@@ -586,8 +586,9 @@ pub(crate) fn locate(
 
     let describe = |o: &Occ| -> String {
         let src = source_text(o.source);
-        let (s, e) = (chars_at(src, o.start), chars_at(src, o.end));
         let w = src.get(o.start..o.end).unwrap_or("");
+        let s = chars_at(src, o.start);
+        let e = s + w.chars().count();
         if o.source == Source::Text {
             format!("“{w}”({s}–{e})")
         } else {
@@ -727,10 +728,12 @@ pub(crate) fn locate(
             if d.level == Level::Township && d.parent == Some(county) && township.is_none() {
                 township = Some(d.code.to_string());
             }
+            let text = src.get(o.start..o.end).unwrap_or("");
+            let start = chars_at(src, o.start);
             locus.evidence.push(PlaceMatch {
-                text: src.get(o.start..o.end).unwrap_or("").to_string(),
-                start: chars_at(src, o.start),
-                end: chars_at(src, o.end),
+                text: text.to_string(),
+                start,
+                end: start + text.chars().count(),
                 code: d.code.to_string(),
                 level: d.level,
                 source: o.source.key().to_string(),
