@@ -160,6 +160,8 @@ struct Scratch {
     starts: Vec<u32>,
     /// Sort keys `(start << 32) | j`.
     start_keys: Vec<u64>,
+    /// Per name found: whether one of its readings stands on its own.
+    strong: Vec<bool>,
     cues: Cues,
     out: Vec<Weighed>,
     chained: Vec<Weighed>,
@@ -220,6 +222,7 @@ fn scan_with(
         by_start,
         starts,
         start_keys,
+        strong,
         cues,
         out,
         chained,
@@ -243,6 +246,10 @@ fn scan_with(
     by_start.extend(start_keys.iter().map(|&k| k as u32));
     starts.clear();
     starts.extend(start_keys.iter().map(|&k| (k >> 32) as u32));
+    // The names' records lie far apart in a large table: read them all in one pass, so that
+    // their cache misses overlap instead of stalling the scan below one by one.
+    strong.clear();
+    strong.extend(raw.iter().map(|m| g.any_strong(m.name)));
     let ending_at = |pos: usize| equal_range(ends, pos);
     let starting_at = |pos: usize| &by_start[equal_range(starts, pos)];
     let mut cues_filled = false;
@@ -272,7 +279,7 @@ fn scan_with(
         // with the registering division), unless it is a township name, which is a brand there.
         let subject_start = subject_at.is_some_and(|(s, _)| r.start == s);
         // Skip names that can only count with support when nothing around them could support them.
-        if !g.any_strong(r.name)
+        if !strong[i]
             && !lenient
             && !subject_start
             && left_n.clone().next().is_none()
