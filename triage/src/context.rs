@@ -338,10 +338,11 @@ impl Cues {
 
     /// The clause after byte `end`: up to the next clause break, at most
     /// [`CLAUSE_AFTER_CHARS`] characters. Returns its end byte.
-    fn clause_after_end(&self, text: &str, end: usize) -> usize {
+    /// `first_break` is the index in `breaks` of the first break starting at or after `end`.
+    fn clause_after_end(&self, text: &str, end: usize, first_break: usize) -> usize {
         let next_break = self
             .breaks
-            .get(self.breaks.partition_point(|&(s, _)| (s as usize) < end))
+            .get(first_break)
             .map_or(text.len(), |&(s, _)| s as usize);
         let clause = &text[end..next_break];
         // Counting is cheap; walking to the limit is needed only for a long clause.
@@ -356,9 +357,9 @@ impl Cues {
 
     /// The clause before byte `start`: back to the last clause break, at most
     /// [`CLAUSE_BEFORE_CHARS`] characters. Returns its start byte.
-    fn clause_before_start(&self, text: &str, start: usize) -> usize {
-        let after_break = self.breaks
-            [..self.breaks.partition_point(|&(s, _)| (s as usize) < start)]
+    /// `first_break` is the index in `breaks` of the first break starting at or after `start`.
+    fn clause_before_start(&self, text: &str, start: usize, first_break: usize) -> usize {
+        let after_break = self.breaks[..first_break]
             .last()
             .map_or(0, |&(_, e)| e as usize);
         let clause = &text[after_break..start];
@@ -388,9 +389,23 @@ impl Cues {
         let name = text.get(start..end).unwrap_or("");
         let breaks_word = (name.ends_with('市') && next == Some('场'))
             || (name.ends_with('区') && matches!(next, Some('域' | '别')));
-        let org_follows = any_within(&self.org, end, self.clause_after_end(text, end));
-        let reporter_clause =
-            any_within(&self.reporter, self.clause_before_start(text, start), start);
+        // One search finds the breaks around the name; those inside it (rare) are stepped over.
+        let break_from_start = self.breaks.partition_point(|&(s, _)| (s as usize) < start);
+        let break_from_end = break_from_start
+            + self.breaks[break_from_start..]
+                .iter()
+                .take_while(|&&(s, _)| (s as usize) < end)
+                .count();
+        let org_follows = any_within(
+            &self.org,
+            end,
+            self.clause_after_end(text, end, break_from_end),
+        );
+        let reporter_clause = any_within(
+            &self.reporter,
+            self.clause_before_start(text, start, break_from_start),
+            start,
+        );
         let org_precedes = matches!(prev, Some('（' | '('))
             && prev.is_some_and(|p| self.has(start - p.len_utf8(), AT_ORG_END));
         Ctx {
