@@ -11,7 +11,10 @@ use unicode_normalization::UnicodeNormalization;
 /// ```
 pub fn normalize_text(text: &str) -> String {
     let folded = fold_width_and_space(text);
-    to_simplified(&folded)
+    match first_conversion_at(&folded) {
+        None => folded,
+        Some(at) => convert_from(&folded, at),
+    }
 }
 
 /// NFKC, invisible characters dropped, whitespace folded; no script conversion. Character offsets
@@ -26,24 +29,38 @@ pub fn fold_width_and_space(text: &str) -> String {
     // full NFKC algorithm.
     let mut verbatim_from = 0;
     let mut slow_from: Option<usize> = None;
-    let mut chars = text.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        let next_stable = chars.peek().is_none_or(|&(_, n)| nfkc_stable(n).is_some());
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < text.len() {
+        if slow_from.is_none() {
+            // A plain character followed by another needs nothing: it stays in the verbatim run.
+            i = last_of_plain_run(bytes, i);
+        }
+        let Some(c) = text[i..].chars().next() else {
+            break;
+        };
+        let next_at = i + c.len_utf8();
+        let next_stable = text[next_at..]
+            .chars()
+            .next()
+            .is_none_or(|n| nfkc_stable(n).is_some());
+        let at = i;
+        i = next_at;
         let Some(folded) = nfkc_stable(c).filter(|_| next_stable) else {
             if slow_from.is_none() {
-                out.push_verbatim(&text[verbatim_from..i]);
-                slow_from = Some(i);
+                out.push_verbatim(&text[verbatim_from..at]);
+                slow_from = Some(at);
             }
             continue;
         };
         if let Some(from) = slow_from.take() {
-            text[from..i].nfkc().for_each(|c| out.push(c));
-            verbatim_from = i;
+            text[from..at].nfkc().for_each(|c| out.push(c));
+            verbatim_from = at;
         }
         if folded != c || c.is_ascii_whitespace() || c.is_ascii_control() {
-            out.push_verbatim(&text[verbatim_from..i]);
+            out.push_verbatim(&text[verbatim_from..at]);
             out.push(folded);
-            verbatim_from = i + c.len_utf8();
+            verbatim_from = next_at;
         }
     }
     match slow_from {
@@ -108,12 +125,171 @@ fn nfkc_stable(c: char) -> Option<char> {
     }
 }
 
+/// Byte length of the character at `at` when it is *plain*: its own NFKC form alone (see
+/// [`nfkc_stable`]), neither whitespace nor a control character. Decoded from the bytes: the
+/// common characters of a report, ASCII and CJK, take a few instructions each.
+#[inline]
+fn plain_len(bytes: &[u8], at: usize) -> Option<usize> {
+    let lead = *bytes.get(at)?;
+    match lead {
+        0x21..=0x7e => Some(1),
+        // U+00B7 (middle dot).
+        0xc2 => (bytes.get(at + 1) == Some(&0xb7)).then_some(2),
+        // U+5000..U+9FFF: all CJK ideographs (the text is valid UTF-8: two bytes follow).
+        0xe5..=0xe9 => Some(3),
+        // U+2000..U+4FFF.
+        0xe2..=0xe4 => {
+            let (b1, b2) = (*bytes.get(at + 1)?, *bytes.get(at + 2)?);
+            let cp =
+                (u32::from(lead & 0x0f) << 12) | (u32::from(b1 & 0x3f) << 6) | u32::from(b2 & 0x3f);
+            matches!(
+                cp,
+                0x2018..=0x201f | 0x3001..=0x3002 | 0x3008..=0x3011 | 0x3400..=0x4dbf | 0x4e00..=0x9fff
+            )
+            .then_some(3)
+        }
+        _ => None,
+    }
+}
+
+/// The start of the last character of the run of plain characters beginning at `at` (`at`
+/// itself when that character is not plain).
+fn last_of_plain_run(bytes: &[u8], mut at: usize) -> usize {
+    let Some(mut len) = plain_len(bytes, at) else {
+        return at;
+    };
+    while let Some(next) = plain_len(bytes, at + len) {
+        at += len;
+        len = next;
+    }
+    at
+}
+
 /// Traditional to simplified Chinese (script only, no regional vocabulary).
 pub fn to_simplified(text: &str) -> String {
-    if text.is_ascii() {
-        return text.to_string();
+    match first_conversion_at(text) {
+        None => text.to_string(),
+        Some(at) => convert_from(text, at),
     }
-    zhconv::zhconv(text, zhconv::Variant::ZhHans)
+}
+
+/// `text[..at]` as it is, then the conversion of the rest.
+fn convert_from(text: &str, at: usize) -> String {
+    let mut out = String::with_capacity(text.len());
+    out.push_str(&text[..at]);
+    zhconv::get_builtin_converter(zhconv::Variant::ZhHans).convert_to(&text[at..], &mut out);
+    out
+}
+
+/// What can start a conversion: the converter replaces occurrences of its source words (leftmost,
+/// longest), so a character where no source word begins is left as it is.
+struct ConversionStarts {
+    /// Basic-plane characters that are a source word by themselves (one bit each).
+    single: Vec<u64>,
+    /// Basic-plane characters that begin a longer source word.
+    first_of_longer: Vec<u64>,
+    /// A Bloom filter of the longer words' first two characters ([`pair_bit`]): most pairs that
+    /// begin no word are ruled out without the search in `pairs`.
+    pair_filter: Vec<u64>,
+    /// The first two characters of the longer source words, `(first << 32) | second`, sorted.
+    pairs: Vec<u64>,
+}
+
+fn bit(set: &[u64], c: u32) -> bool {
+    set.get(c as usize / 64)
+        .is_some_and(|w| w & (1 << (c % 64)) != 0)
+}
+
+fn set_bit(set: &mut [u64], c: u32) {
+    set[c as usize / 64] |= 1 << (c % 64);
+}
+
+/// The bit of a pair of characters in [`ConversionStarts::pair_filter`] (65,536 bits).
+fn pair_bit(first: u32, second: u32) -> u32 {
+    (first.wrapping_mul(0x9e37_79b1) ^ second.wrapping_mul(0x85eb_ca77)) >> 16
+}
+
+impl ConversionStarts {
+    fn begins_longer(&self, first: u32, second: u32) -> bool {
+        bit(&self.pair_filter, pair_bit(first, second))
+            && self
+                .pairs
+                .binary_search(&((u64::from(first) << 32) | u64::from(second)))
+                .is_ok()
+    }
+}
+
+static CONVERSION_STARTS: once_cell::sync::Lazy<ConversionStarts> =
+    once_cell::sync::Lazy::new(|| {
+        let mut starts = ConversionStarts {
+            single: vec![0; 0x10000 / 64],
+            first_of_longer: vec![0; 0x10000 / 64],
+            pair_filter: vec![0; 0x10000 / 64],
+            pairs: Vec::new(),
+        };
+        for (from, _) in zhconv::tables::expand_table(zhconv::tables::ZH_HANS_TABLE) {
+            let mut chars = from.chars().map(u32::from);
+            let Some(first) = chars.next() else { continue };
+            if first > 0xffff {
+                continue; // the search stops at every character beyond the basic plane
+            }
+            match chars.next() {
+                None => set_bit(&mut starts.single, first),
+                Some(second) => {
+                    set_bit(&mut starts.first_of_longer, first);
+                    set_bit(&mut starts.pair_filter, pair_bit(first, second));
+                    starts
+                        .pairs
+                        .push((u64::from(first) << 32) | u64::from(second));
+                }
+            }
+        }
+        starts.pairs.sort_unstable();
+        starts.pairs.dedup();
+        starts
+    });
+
+/// The first byte offset where the traditional-to-simplified converter could replace something,
+/// if any: text before it is the same after conversion, and a conversion of the rest from there
+/// is the conversion of the whole (a source word begins only where this finds one).
+fn first_conversion_at(text: &str) -> Option<usize> {
+    if text.is_ascii() {
+        return None;
+    }
+    let starts = &*CONVERSION_STARTS;
+    let bytes = text.as_bytes();
+    // The previous character when it begins a longer source word.
+    let mut pending: Option<(usize, u32)> = None;
+    let mut at = 0;
+    while let Some(&lead) = bytes.get(at) {
+        // Decoded by hand (the text is valid UTF-8): this loop sees every character of a report.
+        let continuation = |k: usize| u32::from(bytes.get(at + k).map_or(0, |b| b & 0x3f));
+        let (c, len) = match lead {
+            0..=0x7f => (u32::from(lead), 1),
+            0xc0..=0xdf => ((u32::from(lead & 0x1f) << 6) | continuation(1), 2),
+            0xe0..=0xef => (
+                (u32::from(lead & 0x0f) << 12) | (continuation(1) << 6) | continuation(2),
+                3,
+            ),
+            // Beyond the basic plane: left to the converter.
+            _ => return Some(pending.map_or(at, |(first_at, _)| first_at)),
+        };
+        if let Some((first_at, first)) = pending.take() {
+            if starts.begins_longer(first, c) {
+                return Some(first_at);
+            }
+        }
+        if c >= 0x80 {
+            if bit(&starts.single, c) {
+                return Some(at);
+            }
+            if bit(&starts.first_of_longer, c) {
+                pending = Some((at, c));
+            }
+        }
+        at += len;
+    }
+    None
 }
 
 fn is_invisible(c: char) -> bool {
@@ -398,6 +574,38 @@ mod tests {
             }
             seed = seed.wrapping_add(1);
             assert_eq!(fold_width_and_space(&t), fold_reference(&t), "{t:?}");
+        }
+    }
+
+    #[test]
+    fn conversion_skips_only_what_the_converter_leaves() {
+        let whole = |t: &str| zhconv::zhconv(t, zhconv::Variant::ZhHans);
+        let words =
+            zhconv::tables::expand_table(zhconv::tables::ZH_HANS_TABLE).map(|(from, _)| from);
+        for (k, w) in words.enumerate() {
+            // Every source word alone, after simplified text, and cut short.
+            let cut: String = w
+                .chars()
+                .take(w.chars().count().saturating_sub(1))
+                .collect();
+            for t in [
+                w.clone(),
+                format!("来电人反映，{w}"),
+                format!("一{w}老{cut}"),
+                format!("abc{cut}"),
+            ] {
+                assert_eq!(to_simplified(&t), whole(&t), "{k} {t:?}");
+            }
+        }
+        for t in [
+            "",
+            "abc",
+            "鞍山市铁东区有一家培训学校，",
+            "報名後一直沒有上課𠀀",
+            "一釐",
+        ] {
+            assert_eq!(to_simplified(t), whole(t), "{t:?}");
+            assert_eq!(normalize_text(t), whole(&fold_width_and_space(t)), "{t:?}");
         }
     }
 

@@ -250,23 +250,23 @@ static CUE_WORDS: Lazy<Option<(aho_corasick::dfa::DFA, Vec<u8>)>> = Lazy::new(||
 /// needs no scan of its own.
 #[derive(Debug, Default)]
 pub struct Cues {
-    /// Ends of left cues (sorted).
-    left_end: Vec<u32>,
-    /// Starts of right cues (sorted).
-    right_start: Vec<u32>,
+    /// Per byte position, which cue words end or start there ([`AT_LEFT_END`] …): a name asks
+    /// about its own two ends, so a table answers without a search.
+    at: Vec<u8>,
     /// Organisation suffixes (start, end), sorted by start.
     org: Vec<(u32, u32)>,
-    /// Ends of organisation suffixes (sorted).
-    org_end: Vec<u32>,
     /// Reporter phrases (start, end), sorted by start.
     reporter: Vec<(u32, u32)>,
     /// Clause-break characters (start, end), in text order.
     breaks: Vec<(u32, u32)>,
 }
 
-fn sorted_has(v: &[u32], x: usize) -> bool {
-    u32::try_from(x).is_ok_and(|x| v.binary_search(&x).is_ok())
-}
+/// A place-position word ends here.
+const AT_LEFT_END: u8 = 1;
+/// A place cue starts here.
+const AT_RIGHT_START: u8 = 2;
+/// An organisation suffix ends here.
+const AT_ORG_END: u8 = 4;
 
 /// True when some `(s, e)` of `v` (sorted by `s`) lies within `lo..hi`.
 fn any_within(v: &[(u32, u32)], lo: usize, hi: usize) -> bool {
@@ -280,15 +280,14 @@ fn any_within(v: &[(u32, u32)], lo: usize, hi: usize) -> bool {
 impl Cues {
     /// Finds the cue words of `text` (buffers reused).
     pub fn fill(&mut self, text: &str) {
-        self.left_end.clear();
-        self.right_start.clear();
+        self.at.clear();
         self.org.clear();
-        self.org_end.clear();
         self.reporter.clear();
         self.breaks.clear();
         if text.len() >= u32::MAX as usize {
             return;
         }
+        self.at.resize(text.len() + 1, 0);
         let Some((dfa, kinds)) = CUE_WORDS.as_ref() else {
             return;
         };
@@ -306,14 +305,14 @@ impl Cues {
                 let s = e - dfa.pattern_len(p) as u32;
                 let kind = kinds[p.as_usize()];
                 if kind & CUE_LEFT != 0 {
-                    self.left_end.push(e);
+                    self.at[e as usize] |= AT_LEFT_END;
                 }
                 if kind & CUE_RIGHT != 0 {
-                    self.right_start.push(s);
+                    self.at[s as usize] |= AT_RIGHT_START;
                 }
                 if kind & CUE_ORG != 0 {
                     self.org.push((s, e));
-                    self.org_end.push(e);
+                    self.at[e as usize] |= AT_ORG_END;
                 }
                 if kind & CUE_REPORTER != 0 {
                     self.reporter.push((s, e));
@@ -324,22 +323,26 @@ impl Cues {
             }
         }
         // Matches come in order of end.
-        self.right_start.sort_unstable();
         self.org.sort_unstable();
         self.reporter.sort_unstable();
     }
 
+    fn has(&self, pos: usize, what: u8) -> bool {
+        self.at.get(pos).is_some_and(|a| a & what != 0)
+    }
+
     /// True when a place-position word ends at `pos`.
     pub fn left_cue_at(&self, pos: usize) -> bool {
-        sorted_has(&self.left_end, pos)
+        self.has(pos, AT_LEFT_END)
     }
 
     /// The clause after byte `end`: up to the next clause break, at most
     /// [`CLAUSE_AFTER_CHARS`] characters. Returns its end byte.
-    fn clause_after_end(&self, text: &str, end: usize) -> usize {
+    /// `first_break` is the index in `breaks` of the first break starting at or after `end`.
+    fn clause_after_end(&self, text: &str, end: usize, first_break: usize) -> usize {
         let next_break = self
             .breaks
-            .get(self.breaks.partition_point(|&(s, _)| (s as usize) < end))
+            .get(first_break)
             .map_or(text.len(), |&(s, _)| s as usize);
         let clause = &text[end..next_break];
         // Counting is cheap; walking to the limit is needed only for a long clause.
@@ -354,9 +357,9 @@ impl Cues {
 
     /// The clause before byte `start`: back to the last clause break, at most
     /// [`CLAUSE_BEFORE_CHARS`] characters. Returns its start byte.
-    fn clause_before_start(&self, text: &str, start: usize) -> usize {
-        let after_break = self.breaks
-            [..self.breaks.partition_point(|&(s, _)| (s as usize) < start)]
+    /// `first_break` is the index in `breaks` of the first break starting at or after `start`.
+    fn clause_before_start(&self, text: &str, start: usize, first_break: usize) -> usize {
+        let after_break = self.breaks[..first_break]
             .last()
             .map_or(0, |&(_, e)| e as usize);
         let clause = &text[after_break..start];
@@ -378,7 +381,7 @@ impl Cues {
         let left_boundary = prev.is_none_or(|c| !is_han(c));
         let left_cue = self.left_cue_at(start);
         let right_boundary = next.is_none_or(|c| !is_han(c));
-        let right_cue = sorted_has(&self.right_start, end);
+        let right_cue = self.has(end, AT_RIGHT_START);
         let right_suffix = matches!(next, Some('市' | '区' | '县' | '镇' | '乡' | '旗'))
             && !after.starts_with("市场")
             && !after.starts_with("区域")
@@ -386,11 +389,25 @@ impl Cues {
         let name = text.get(start..end).unwrap_or("");
         let breaks_word = (name.ends_with('市') && next == Some('场'))
             || (name.ends_with('区') && matches!(next, Some('域' | '别')));
-        let org_follows = any_within(&self.org, end, self.clause_after_end(text, end));
-        let reporter_clause =
-            any_within(&self.reporter, self.clause_before_start(text, start), start);
+        // One search finds the breaks around the name; those inside it (rare) are stepped over.
+        let break_from_start = self.breaks.partition_point(|&(s, _)| (s as usize) < start);
+        let break_from_end = break_from_start
+            + self.breaks[break_from_start..]
+                .iter()
+                .take_while(|&&(s, _)| (s as usize) < end)
+                .count();
+        let org_follows = any_within(
+            &self.org,
+            end,
+            self.clause_after_end(text, end, break_from_end),
+        );
+        let reporter_clause = any_within(
+            &self.reporter,
+            self.clause_before_start(text, start, break_from_start),
+            start,
+        );
         let org_precedes = matches!(prev, Some('（' | '('))
-            && prev.is_some_and(|p| sorted_has(&self.org_end, start - p.len_utf8()));
+            && prev.is_some_and(|p| self.has(start - p.len_utf8(), AT_ORG_END));
         Ctx {
             left_boundary,
             left_cue,

@@ -153,7 +153,15 @@ fn gap_ok(text: &str, a_end: usize, b_start: usize) -> bool {
 #[derive(Default)]
 struct Scratch {
     raw: Vec<RawMatch>,
+    /// `raw[j].end` for every `j` (`raw` is sorted by end).
+    ends: Vec<u32>,
+    /// Indices of `raw` sorted by start, and their starts.
     by_start: Vec<u32>,
+    starts: Vec<u32>,
+    /// Sort keys `(start << 32) | j`.
+    start_keys: Vec<u64>,
+    /// Per name found: whether one of its readings stands on its own.
+    strong: Vec<bool>,
     cues: Cues,
     out: Vec<Weighed>,
     chained: Vec<Weighed>,
@@ -163,18 +171,15 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
-/// The indices `j` of `raw` (sorted by end) with `raw[j].end == pos`.
-fn ending_at(raw: &[RawMatch], pos: usize) -> std::ops::Range<usize> {
-    let a = raw.partition_point(|m| m.end < pos);
-    let b = a + raw[a..].partition_point(|m| m.end == pos);
+/// The range of `sorted` equal to `pos`: one search, then a walk over the few equal entries
+/// (only a handful of names end, or start, at one place).
+fn equal_range(sorted: &[u32], pos: usize) -> std::ops::Range<usize> {
+    let a = sorted.partition_point(|&x| (x as usize) < pos);
+    let b = a + sorted[a..]
+        .iter()
+        .take_while(|&&x| x as usize == pos)
+        .count();
     a..b
-}
-
-/// The entries of `by_start` (indices of `raw` sorted by start) with `raw[j].start == pos`.
-fn starting_at<'a>(raw: &[RawMatch], by_start: &'a [u32], pos: usize) -> &'a [u32] {
-    let a = by_start.partition_point(|&j| raw[j as usize].start < pos);
-    let b = a + by_start[a..].partition_point(|&j| raw[j as usize].start == pos);
-    &by_start[a..b]
 }
 
 /// Scans one source and returns the occurrences that count.
@@ -213,7 +218,11 @@ fn scan_with(
 ) -> Vec<Occ> {
     let Scratch {
         raw,
+        ends,
         by_start,
+        starts,
+        start_keys,
+        strong,
         cues,
         out,
         chained,
@@ -223,23 +232,40 @@ fn scan_with(
         return Vec::new();
     }
     let raw: &[RawMatch] = raw;
+    // Positions fit in 32 bits: texts are far shorter than 4 GiB.
+    ends.clear();
+    ends.extend(raw.iter().map(|m| m.end as u32));
+    start_keys.clear();
+    start_keys.extend(
+        raw.iter()
+            .enumerate()
+            .map(|(j, m)| ((m.start as u64) << 32) | j as u64),
+    );
+    start_keys.sort_unstable();
     by_start.clear();
-    by_start.extend(0..raw.len() as u32);
-    by_start.sort_by_key(|&j| raw[j as usize].start);
+    by_start.extend(start_keys.iter().map(|&k| k as u32));
+    starts.clear();
+    starts.extend(start_keys.iter().map(|&k| (k >> 32) as u32));
+    // The names' records lie far apart in a large table: read them all in one pass, so that
+    // their cache misses overlap instead of stalling the scan below one by one.
+    strong.clear();
+    strong.extend(raw.iter().map(|m| g.any_strong(m.name)));
+    let ending_at = |pos: usize| equal_range(ends, pos);
+    let starting_at = |pos: usize| &by_start[equal_range(starts, pos)];
     let mut cues_filled = false;
     let mut occs: Vec<Occ> = Vec::new();
     let lenient = source.is_address() || source == Source::SubjectName;
     for (i, r) in raw.iter().enumerate() {
         // Neighbours: occurrences right before / right after (a space allowed).
-        let left_a = ending_at(raw, r.start);
+        let left_a = ending_at(r.start);
         let left_b = if r.start > 0 && gap_ok(text, r.start - 1, r.start) {
-            ending_at(raw, r.start - 1)
+            ending_at(r.start - 1)
         } else {
             0..0
         };
-        let right_a = starting_at(raw, by_start, r.end);
+        let right_a = starting_at(r.end);
         let right_b: &[u32] = if gap_ok(text, r.end, r.end + 1) {
-            starting_at(raw, by_start, r.end + 1)
+            starting_at(r.end + 1)
         } else {
             &[]
         };
@@ -253,7 +279,7 @@ fn scan_with(
         // with the registering division), unless it is a township name, which is a brand there.
         let subject_start = subject_at.is_some_and(|(s, _)| r.start == s);
         // Skip names that can only count with support when nothing around them could support them.
-        if !g.any_strong(r.name)
+        if !strong[i]
             && !lenient
             && !subject_start
             && left_n.clone().next().is_none()
@@ -586,8 +612,9 @@ pub(crate) fn locate(
 
     let describe = |o: &Occ| -> String {
         let src = source_text(o.source);
-        let (s, e) = (chars_at(src, o.start), chars_at(src, o.end));
         let w = src.get(o.start..o.end).unwrap_or("");
+        let s = chars_at(src, o.start);
+        let e = s + w.chars().count();
         if o.source == Source::Text {
             format!("“{w}”({s}–{e})")
         } else {
@@ -727,10 +754,12 @@ pub(crate) fn locate(
             if d.level == Level::Township && d.parent == Some(county) && township.is_none() {
                 township = Some(d.code.to_string());
             }
+            let text = src.get(o.start..o.end).unwrap_or("");
+            let start = chars_at(src, o.start);
             locus.evidence.push(PlaceMatch {
-                text: src.get(o.start..o.end).unwrap_or("").to_string(),
-                start: chars_at(src, o.start),
-                end: chars_at(src, o.end),
+                text: text.to_string(),
+                start,
+                end: start + text.chars().count(),
                 code: d.code.to_string(),
                 level: d.level,
                 source: o.source.key().to_string(),
