@@ -195,3 +195,69 @@ fn http_intake_is_durable_and_idempotent() {
         assert_eq!(resp.status().as_u16(), 404);
     }
 }
+
+/// The writer decides a batch while the one before commits: a re-send or the same message whose
+/// first copy is still in the batch being committed must get that report's answer (its case
+/// number included), and nothing is stored twice. Small batches and many concurrent clients make
+/// the copies land in the batch after their first.
+#[test]
+fn copies_across_batches_in_flight_get_the_first_reports_answer() {
+    for backend in backends() {
+        let dep = Deployment::new(backend);
+        std::fs::write(dep.data().join("tipline.toml"), "max_batch = 3\n").unwrap();
+        let token = dep.token("op1", "operator", "210300");
+        let server = dep.serve();
+        let url = server.url("/api/v1/reports");
+        let originals: Vec<String> = (0..48)
+            .map(|i| {
+                json!({"channel": "web_form", "external_id": format!("flight-{i}"),
+                    "received_at": "2024-05-06T09:12:00+08:00",
+                    "reporter": {"phone": format!("1390412{i:04}")},
+                    "text": format!("鞍山市铁东区第{i}号培训点办包过班，交钱不用上课就能拿证，编号{i}。")})
+                .to_string()
+            })
+            .collect();
+        // Each original is followed at once by its re-send and by the same message under
+        // another id, from other threads.
+        let answers: Vec<(usize, &'static str, u16, Value)> = std::thread::scope(|scope| {
+            let mut handles = Vec::new();
+            for (i, body) in originals.iter().enumerate() {
+                let same_message = body.replace(&format!("flight-{i}\""), &format!("flight-copy-{i}\""));
+                for (what, body) in [("first", body.clone()), ("resend", body.clone()), ("copy", same_message)] {
+                    let (url, token) = (url.clone(), token.clone());
+                    handles.push(scope.spawn(move || {
+                        let (status, value) = post(&Client::new(), &url, Some(&token), &body);
+                        (i, what, status, value)
+                    }));
+                }
+            }
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for i in 0..originals.len() {
+            let of = |what: &str| {
+                answers
+                    .iter()
+                    .find(|a| a.0 == i && a.1 == what)
+                    .map(|a| (a.2, a.3.clone()))
+                    .unwrap()
+            };
+            let ((s1, a1), (s2, a2), (s3, a3)) = (of("first"), of("resend"), of("copy"));
+            // Whichever arrived first is the one stored; the others answer 200 with it.
+            let mut statuses = [s1, s2, s3];
+            statuses.sort();
+            assert_eq!(statuses, [200, 200, 201], "{backend:?} #{i}: {a1} {a2} {a3}");
+            for a in [&a2, &a3] {
+                assert_eq!(a["report_id"], a1["report_id"], "{backend:?} #{i}: {a1} {a}");
+                assert_eq!(a["case_no"], a1["case_no"], "{backend:?} #{i}: {a1} {a}");
+                assert!(a["case_no"].as_str().is_some_and(|n| !n.is_empty()), "{a}");
+            }
+        }
+        drop(server);
+        let exported = crate::helpers::export(&dep);
+        assert_eq!(
+            exported.len(),
+            originals.len(),
+            "{backend:?}: one report per original, nothing twice"
+        );
+    }
+}
