@@ -2,11 +2,15 @@
 //! reports (Chinese text made of a few hundred fragments, random institution names, ~300 counties,
 //! 300 reports a day), then `decide` + `insert` timed for the next reports.
 //!
-//! Run: `cargo bench -p intake --bench dedup` (`DEDUP_BENCH_SIZES=10000,100000` to choose sizes).
+//! Run: `cargo bench -p intake --bench dedup` (`DEDUP_BENCH_SIZES=10000,100000` to choose sizes;
+//! `DEDUP_BENCH_DECISIONS=FILE` writes every timed decision there as a JSON line, to compare two
+//! versions' decisions with `diff`). The timed calls go through `#[inline(never)]` functions so
+//! that `valgrind --tool=callgrind --toggle-collect=dedup::timed_*` counts their instructions only.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use intake::dedup::{DedupDecision, DedupIndex, DedupProbe};
 use intake::{normalize_text, Category};
+use std::io::Write;
 use std::time::Instant;
 
 struct Rng(u64);
@@ -186,6 +190,16 @@ fn cpu_ns() -> Option<u64> {
     s.split_whitespace().next()?.parse().ok()
 }
 
+#[inline(never)]
+fn timed_decide(ix: &DedupIndex, probe: &DedupProbe) -> DedupDecision {
+    ix.decide(probe)
+}
+
+#[inline(never)]
+fn timed_insert(ix: &mut DedupIndex, report_id: i64, case_id: i64, probe: &DedupProbe) {
+    ix.insert(report_id, case_id, probe);
+}
+
 fn main() {
     let sizes: Vec<usize> = std::env::var("DEDUP_BENCH_SIZES")
         .ok()
@@ -197,6 +211,8 @@ fn main() {
         .unwrap_or_default();
     let per_day = 300i64;
     let timed = 5_000usize;
+    let mut decisions_out = std::env::var_os("DEDUP_BENCH_DECISIONS")
+        .map(|path| std::io::BufWriter::new(std::fs::File::create(path).expect("decisions file")));
     for n in sizes {
         let mut rng = Rng(0x1234_5678_9abc_def1);
         let w = world(&mut rng);
@@ -223,11 +239,15 @@ fn main() {
                 )
             })
             .collect();
+        let mut made: Vec<DedupDecision> = Vec::new();
         let cpu0 = cpu_ns();
         for (j, p) in probes.iter().enumerate() {
             let i = n + j;
             let one = Instant::now();
-            let d = ix.decide(p);
+            let d = timed_decide(&ix, p);
+            if decisions_out.is_some() {
+                made.push(d.clone());
+            }
             let case_id = match &d {
                 DedupDecision::New { .. } => {
                     kinds[0] += 1;
@@ -248,7 +268,7 @@ fn main() {
                     *case_id
                 }
             };
-            ix.insert(i as i64 + 1, case_id, p);
+            timed_insert(&mut ix, i as i64 + 1, case_id, p);
             let took = one.elapsed();
             total += took;
             worst = worst.max(took);
@@ -257,6 +277,13 @@ fn main() {
             (Some(a), Some(b)) => format!("{:.1}", (b - a) as f64 / 1e3 / timed as f64),
             _ => "?".to_string(),
         };
+        if let Some(out) = decisions_out.as_mut() {
+            for (j, d) in made.iter().enumerate() {
+                let line = serde_json::json!({ "history": n, "probe": j, "decision": d });
+                writeln!(out, "{line}").expect("decisions file");
+            }
+            out.flush().expect("decisions file");
+        }
         let per = total.as_secs_f64() * 1e6 / timed as f64;
         println!(
             "history {n:>9}: rebuild (insert only) {:.1} µs/report ({:.1} s); decide+insert {per:.1} µs/report wall, {cpu} µs CPU (worst {:.0} µs wall); \
