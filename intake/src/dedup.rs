@@ -3,7 +3,11 @@
 //!
 //! A pure library: [`DedupIndex`] holds, in memory, what it needs of the history of reports; for each
 //! new report the caller builds a [`DedupProbe`], asks [`DedupIndex::decide`], stores the report
-//! accordingly and then calls [`DedupIndex::insert`]. At start-up the index is rebuilt by inserting
+//! accordingly and then calls [`DedupIndex::insert`]. A writer that must stay short prepares the
+//! probe first, off its critical path and in parallel ([`DedupIndex::featurizer`],
+//! [`Featurizer::prepare`]: the text's shingles, MinHash bands and subject keys depend on the probe
+//! alone), then calls [`DedupIndex::decide_prepared`] and [`DedupIndex::insert_prepared`], which do
+//! only the work that needs the history. At start-up the index is rebuilt by inserting
 //! every stored report in order; officers' merges and splits are told with
 //! [`DedupIndex::move_report`], and closing/reopening cases with [`DedupIndex::close_case`] /
 //! [`DedupIndex::reopen`].
@@ -47,7 +51,7 @@ use minhash::{MinHasher, BANDS};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// The normalized subject key of a name: the distinctive core that duplicate detection compares
 /// ("鞍山市恒安职业技能培训学校" → "恒安"). Empty when the name has nothing distinctive
@@ -411,7 +415,7 @@ struct CaseState {
 }
 
 /// Features of a probe, computed once for decide and insert.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct ProbeFeatures {
     shingles: Vec<u32>,
     fingerprint: u64,
@@ -421,13 +425,98 @@ struct ProbeFeatures {
     key_grams: Vec<Vec<u32>>,
 }
 
+/// Computes a probe's features — what the duplicate stage needs of it that does not depend on the
+/// history (text shingles, fingerprint, MinHash bands, subject keys). Cheap to clone, `Send + Sync`:
+/// a writer's callers prepare probes in parallel, before the writer decides. Every featurizer gives
+/// the same features (the hash family is fixed), so a prepared probe suits any [`DedupIndex`].
+#[derive(Debug, Clone)]
+pub struct Featurizer {
+    hasher: Arc<MinHasher>,
+}
+
+impl Default for Featurizer {
+    fn default() -> Self {
+        Featurizer {
+            hasher: Arc::new(MinHasher::new()),
+        }
+    }
+}
+
+impl Featurizer {
+    /// The probe with its features, for [`DedupIndex::decide_prepared`] and
+    /// [`DedupIndex::insert_prepared`].
+    pub fn prepare(&self, probe: DedupProbe) -> PreparedProbe {
+        let features = self.features(&probe);
+        PreparedProbe { probe, features }
+    }
+
+    fn features(&self, probe: &DedupProbe) -> ProbeFeatures {
+        let places = sorted_places(&probe.place_names);
+        let folded = names::fold_normalized(&probe.text);
+        let shingles = minhash::shingles(&folded);
+        let compact: String = folded.chars().filter(|c| c.is_alphanumeric()).collect();
+        let fingerprint = hash_str(&compact);
+        let bands = self.hasher.band_keys(&shingles);
+        let mut keys: Vec<String> = Vec::new();
+        if let Some(k) = probe
+            .subject_name
+            .as_deref()
+            .and_then(|n| names::key_with_places(n, &places))
+        {
+            keys.push(k);
+        }
+        for k in names::mentions(&folded, &places) {
+            if !keys.contains(&k) && keys.len() < 6 {
+                keys.push(k);
+            }
+        }
+        let key_grams = keys
+            .iter()
+            .map(|k| {
+                if k.chars().count() >= 2 {
+                    key_bigrams(k)
+                } else {
+                    Vec::new()
+                }
+            })
+            .collect();
+        ProbeFeatures {
+            shingles,
+            fingerprint,
+            bands,
+            keys,
+            key_grams,
+        }
+    }
+}
+
+/// A probe with its features ([`Featurizer::prepare`]): owned and `Send`, to be handed to the
+/// writer.
+#[derive(Debug, Clone)]
+pub struct PreparedProbe {
+    probe: DedupProbe,
+    features: ProbeFeatures,
+}
+
+impl PreparedProbe {
+    /// The probe it was prepared from.
+    pub fn probe(&self) -> &DedupProbe {
+        &self.probe
+    }
+
+    /// Gives the probe back.
+    pub fn into_probe(self) -> DedupProbe {
+        self.probe
+    }
+}
+
 const DF_BITS: u32 = 20;
 const DF_MASK: u32 = (1 << DF_BITS) - 1;
 
 /// The in-memory index over history.
 pub struct DedupIndex {
     config: DedupConfig,
-    hasher: MinHasher,
+    featurizer: Featurizer,
     entries: Vec<Entry>,
     by_report: FastMap<i64, u32>,
     cases: FastMap<i64, CaseState>,
@@ -447,7 +536,6 @@ pub struct DedupIndex {
     docs: u32,
     evict_cursor: usize,
     max_at: i64,
-    cache: Mutex<Option<(u64, Arc<ProbeFeatures>)>>,
 }
 
 impl std::fmt::Debug for DedupIndex {
@@ -573,7 +661,7 @@ impl DedupIndex {
     pub fn with_config(config: DedupConfig) -> DedupIndex {
         DedupIndex {
             config,
-            hasher: MinHasher::new(),
+            featurizer: Featurizer::default(),
             entries: Vec::new(),
             by_report: FastMap::default(),
             cases: FastMap::default(),
@@ -591,7 +679,6 @@ impl DedupIndex {
             docs: 0,
             evict_cursor: 0,
             max_at: i64::MIN,
-            cache: Mutex::new(None),
         }
     }
 
@@ -610,70 +697,9 @@ impl DedupIndex {
         self.entries.is_empty()
     }
 
-    fn probe_hash(probe: &DedupProbe) -> u64 {
-        let mut h = FastHasher::default();
-        h.write(probe.text.as_bytes());
-        h.write_u64(0xff);
-        if let Some(n) = &probe.subject_name {
-            h.write(n.as_bytes());
-        }
-        h.write_u64(0xfe);
-        for p in &probe.place_names {
-            h.write(p.as_bytes());
-            h.write_u64(0xfd);
-        }
-        h.finish()
-    }
-
-    fn features(&self, probe: &DedupProbe) -> Arc<ProbeFeatures> {
-        let ph = Self::probe_hash(probe);
-        if let Ok(guard) = self.cache.lock() {
-            if let Some((h, f)) = guard.as_ref() {
-                if *h == ph {
-                    return Arc::clone(f);
-                }
-            }
-        }
-        let places = sorted_places(&probe.place_names);
-        let folded = names::fold_normalized(&probe.text);
-        let shingles = minhash::shingles(&folded);
-        let compact: String = folded.chars().filter(|c| c.is_alphanumeric()).collect();
-        let fingerprint = hash_str(&compact);
-        let bands = self.hasher.band_keys(&shingles);
-        let mut keys: Vec<String> = Vec::new();
-        if let Some(k) = probe
-            .subject_name
-            .as_deref()
-            .and_then(|n| names::key_with_places(n, &places))
-        {
-            keys.push(k);
-        }
-        for k in names::mentions(&folded, &places) {
-            if !keys.contains(&k) && keys.len() < 6 {
-                keys.push(k);
-            }
-        }
-        let key_grams = keys
-            .iter()
-            .map(|k| {
-                if k.chars().count() >= 2 {
-                    key_bigrams(k)
-                } else {
-                    Vec::new()
-                }
-            })
-            .collect();
-        let f = Arc::new(ProbeFeatures {
-            shingles,
-            fingerprint,
-            bands,
-            keys,
-            key_grams,
-        });
-        if let Ok(mut guard) = self.cache.lock() {
-            *guard = Some((ph, Arc::clone(&f)));
-        }
-        f
+    /// The featurizer of this index, to prepare probes off the writer's path.
+    pub fn featurizer(&self) -> Featurizer {
+        self.featurizer.clone()
     }
 
     fn idf(&self, shingle: u32) -> f32 {
@@ -732,7 +758,15 @@ impl DedupIndex {
 
     /// Decides what a new report is, against the history. Never panics; an empty history gives `New`.
     pub fn decide(&self, probe: &DedupProbe) -> DedupDecision {
-        let f = self.features(probe);
+        self.decide_with(probe, &self.featurizer.features(probe))
+    }
+
+    /// [`DedupIndex::decide`] for a prepared probe: only the work that needs the history.
+    pub fn decide_prepared(&self, prepared: &PreparedProbe) -> DedupDecision {
+        self.decide_with(&prepared.probe, &prepared.features)
+    }
+
+    fn decide_with(&self, probe: &DedupProbe, f: &ProbeFeatures) -> DedupDecision {
         let now = probe.received_at.timestamp();
         let cap = self.config.posting_cap.max(1);
         let reporter = probe
@@ -870,7 +904,7 @@ impl DedupIndex {
             let open = self.is_open(e.case_id);
             let in_window = dt <= window;
             let mergeable = open && in_window && text.is_some();
-            let subject = self.compare_subjects(&f, &key_ids, e);
+            let subject = self.compare_subjects(f, &key_ids, e);
             let strong_subject = matches!(subject, Subject::Match { .. });
             if !mergeable && !strong_subject {
                 continue;
@@ -994,7 +1028,7 @@ impl DedupIndex {
             );
             if let Some((score, feat)) = repeat {
                 let e = &self.entries[feat.idx as usize];
-                let reasons = self.reasons(&f, &feat, locus);
+                let reasons = self.reasons(f, &feat, locus);
                 let summary = summarize("同一举报人重复举报（重复件）", e.report_id, &reasons);
                 return DedupDecision::Repeat {
                     case_id,
@@ -1006,7 +1040,7 @@ impl DedupIndex {
             }
             if let Some((score, feat)) = best_of(&mut accepted.iter().filter(in_case)) {
                 let e = &self.entries[feat.idx as usize];
-                let reasons = self.reasons(&f, &feat, locus);
+                let reasons = self.reasons(f, &feat, locus);
                 let summary = summarize("多人举报同一事项（并案）", e.report_id, &reasons);
                 return DedupDecision::SameMatter {
                     case_id,
@@ -1026,7 +1060,7 @@ impl DedupIndex {
             if out.len() >= 3 || out.iter().any(|r| r.case_id == e.case_id) {
                 continue;
             }
-            let mut reasons = self.reasons(&f, &feat, locus);
+            let mut reasons = self.reasons(f, &feat, locus);
             if !feat.open {
                 reasons.push(Reason::CaseClosed);
             } else if !feat.in_window {
@@ -1194,7 +1228,20 @@ impl DedupIndex {
             self.move_report(report_id, case_id);
             return;
         }
-        let f = self.features(probe);
+        let f = self.featurizer.features(probe);
+        self.insert_with(report_id, case_id, probe, &f);
+    }
+
+    /// [`DedupIndex::insert`] for a prepared probe.
+    pub fn insert_prepared(&mut self, report_id: i64, case_id: i64, prepared: &PreparedProbe) {
+        if self.by_report.contains_key(&report_id) {
+            self.move_report(report_id, case_id);
+            return;
+        }
+        self.insert_with(report_id, case_id, &prepared.probe, &prepared.features);
+    }
+
+    fn insert_with(&mut self, report_id: i64, case_id: i64, probe: &DedupProbe, f: &ProbeFeatures) {
         let at = probe.received_at.timestamp();
         let cap = self.config.posting_cap.max(1);
         let idx = self.entries.len() as u32;

@@ -75,6 +75,7 @@ pub(crate) fn intersection(a: &[u32], b: &[u32]) -> usize {
 }
 
 /// The seeded hash family.
+#[derive(Debug)]
 pub(crate) struct MinHasher {
     a: [u64; K],
     b: [u64; K],
