@@ -423,6 +423,8 @@ struct ProbeFeatures {
     keys: Vec<String>,
     /// Bigram hashes of each key (empty for one-character keys).
     key_grams: Vec<Vec<u32>>,
+    /// The distinct bigram hashes of each key (the unigram of a one-character key): its blocks.
+    key_blocks: Vec<Vec<u32>>,
 }
 
 /// Computes a probe's features — what the duplicate stage needs of it that does not depend on the
@@ -480,12 +482,22 @@ impl Featurizer {
                 }
             })
             .collect();
+        let key_blocks = keys
+            .iter()
+            .map(|k| {
+                let mut blocks = key_bigrams(k);
+                blocks.sort_unstable();
+                blocks.dedup();
+                blocks
+            })
+            .collect();
         ProbeFeatures {
             shingles,
             fingerprint,
             bands,
             keys,
             key_grams,
+            key_blocks,
         }
     }
 }
@@ -588,6 +600,41 @@ fn push_capped(v: &mut Vec<u32>, x: u32, cap: usize) {
     if v.len() >= cap.max(1) * 2 {
         let cut = v.len() - cap;
         v.drain(..cut);
+    }
+}
+
+/// A set of entry indexes (open addressing, sized once): a decision's candidates.
+struct IdSet {
+    slots: Vec<u32>,
+    mask: usize,
+}
+
+impl IdSet {
+    const EMPTY: u32 = u32::MAX;
+
+    /// A set for at most `n` indexes.
+    fn with_room(n: usize) -> IdSet {
+        let size = (n * 2).next_power_of_two().max(16);
+        IdSet {
+            slots: vec![Self::EMPTY; size],
+            mask: size - 1,
+        }
+    }
+
+    /// Adds an index; false when it was there already.
+    fn insert(&mut self, idx: u32) -> bool {
+        // Multiplying by an odd number permutes the low bits: runs of indexes do not collide.
+        let mut i = idx.wrapping_mul(0x9e37_79b9) as usize & self.mask;
+        loop {
+            match self.slots[i] {
+                s if s == idx => return false,
+                Self::EMPTY => {
+                    self.slots[i] = idx;
+                    return true;
+                }
+                _ => i = (i + 1) & self.mask,
+            }
+        }
     }
 }
 
@@ -782,54 +829,69 @@ impl DedupIndex {
         let cats = cat_mask(&probe.categories);
         let key_ids: Vec<Option<u32>> = f.keys.iter().map(|k| self.keys.get(k)).collect();
 
-        // Candidates.
-        let mut cands: Vec<u32> = Vec::new();
-        if let Some(&i) = self.fingerprints.get(&f.fingerprint) {
-            cands.push(i);
-        }
-        if let Some(bands) = &f.bands {
-            // A report sharing one band with the probe in a crowded bucket (boilerplate) is no
-            // candidate; two bands or a rare bucket make one.
-            let mut hits: Vec<u32> = Vec::new();
-            for b in bands {
-                if let Some(v) = self.bands.get(b) {
-                    let r = recent(v, cap / 2);
-                    if r.len() <= 4 {
-                        cands.extend_from_slice(r);
-                    } else {
-                        hits.extend_from_slice(r);
-                    }
-                }
-            }
-            hits.sort_unstable();
-            for w in hits.windows(2) {
-                if w[0] == w[1] && cands.last() != Some(&w[0]) {
-                    cands.push(w[0]);
-                }
-            }
-        }
+        // Candidates, each once, in the order found: the decision does not depend on the order
+        // (every choice below breaks ties by the entry's index), so nothing is sorted.
+        let half = cap / 2;
+        let mut lists: Vec<&[u32]> = Vec::with_capacity(2 + 8 * f.keys.len());
         if locus != 0 && locus != UNSEEN {
             if let Some(v) = self.by_locus.get(&locus) {
-                cands.extend_from_slice(recent(v, cap));
+                lists.push(recent(v, cap));
             }
         }
         if reporter != 0 && reporter != UNSEEN {
             if let Some(v) = self.by_reporter.get(&reporter) {
-                cands.extend_from_slice(recent(v, cap / 2));
+                lists.push(recent(v, half));
             }
         }
-        for (k, id) in f.keys.iter().zip(&key_ids) {
+        for (blocks, id) in f.key_blocks.iter().zip(&key_ids) {
             if let Some(v) = id.and_then(|id| self.by_key.get(&id)) {
-                cands.extend_from_slice(recent(v, cap));
+                lists.push(recent(v, cap));
             }
-            for b in key_bigrams(k) {
-                if let Some(v) = self.by_key_bigram.get(&b) {
-                    cands.extend_from_slice(recent(v, cap / 2));
+            for b in blocks {
+                if let Some(v) = self.by_key_bigram.get(b) {
+                    lists.push(recent(v, half));
                 }
             }
         }
-        cands.sort_unstable();
-        cands.dedup();
+        let band_lists: Vec<&[u32]> = f
+            .bands
+            .iter()
+            .flatten()
+            .filter_map(|b| self.bands.get(b))
+            .map(|v| recent(v, half))
+            .collect();
+        let room = 1 + lists
+            .iter()
+            .chain(&band_lists)
+            .map(|l| l.len())
+            .sum::<usize>();
+        let mut seen = IdSet::with_room(room);
+        let mut cands: Vec<u32> = Vec::with_capacity(room);
+        let mut add = |idx: u32| {
+            if seen.insert(idx) {
+                cands.push(idx);
+            }
+        };
+        if let Some(&i) = self.fingerprints.get(&f.fingerprint) {
+            add(i);
+        }
+        // A report sharing one band with the probe in a crowded bucket (boilerplate) is no
+        // candidate; two bands or a rare bucket make one.
+        let mut crowded = IdSet::with_room(band_lists.iter().map(|l| l.len()).sum());
+        for list in &band_lists {
+            if list.len() <= 4 {
+                list.iter().for_each(|&i| add(i));
+            } else {
+                for &i in *list {
+                    if !crowded.insert(i) {
+                        add(i);
+                    }
+                }
+            }
+        }
+        for list in &lists {
+            list.iter().for_each(|&i| add(i));
+        }
 
         // Probe weights, once.
         let probe_w: Vec<f32> = f.shingles.iter().map(|&s| self.idf(s)).collect();
@@ -841,7 +903,7 @@ impl DedupIndex {
         let mut related: Vec<Feat> = Vec::new();
 
         let sm_secs = self.config.same_message_hours as i64 * 3600;
-        for &idx in cands.iter().rev() {
+        for &idx in &cands {
             let Some(e) = self.entries.get(idx as usize) else {
                 continue;
             };
@@ -1148,6 +1210,13 @@ impl DedupIndex {
         reasons
     }
 
+    /// Bigram hashes of an interned key (empty for a one-character key).
+    fn grams_of_key(&self, key: u32) -> &[u32] {
+        key.checked_sub(1)
+            .and_then(|i| self.key_grams.get(i as usize))
+            .map_or(&[][..], |g| &g[..])
+    }
+
     fn compare_subjects(&self, f: &ProbeFeatures, key_ids: &[Option<u32>], e: &Entry) -> Subject {
         // Same interned key: no string work.
         for (pi, id) in key_ids.iter().enumerate() {
@@ -1163,9 +1232,19 @@ impl DedupIndex {
                 }
             }
         }
+        // No two keys are equal here (equal keys share an id). Two different keys can match only
+        // by containment or by edit distance, which need the shorter to have two characters, or
+        // three when both are as long: most pairs are told apart by their lengths alone.
+        let chars = |grams: &[u32]| if grams.is_empty() { 1 } else { grams.len() + 1 };
         let mut best: Option<(f32, usize, usize)> = None;
         for (pi, pk) in f.keys.iter().enumerate() {
+            let probe_chars = chars(&f.key_grams[pi]);
             for (ei, ek) in e.keys.iter().enumerate() {
+                let earlier_chars = chars(self.grams_of_key(*ek));
+                let shorter = probe_chars.min(earlier_chars);
+                if shorter < 2 || (probe_chars == earlier_chars && shorter < 3) {
+                    continue;
+                }
                 let ek = self.keys.name(*ek);
                 if let Some((s, _)) = names::keys_match(pk, ek) {
                     // The structured names (first keys) weigh a little more.
@@ -1201,11 +1280,7 @@ impl DedupIndex {
             }
         }
         for (ei, ek) in e.keys.iter().enumerate() {
-            let grams = ek
-                .checked_sub(1)
-                .and_then(|i| self.key_grams.get(i as usize))
-                .map_or(&[][..], |g| &g[..]);
-            if in_set(grams, &f.shingles) {
+            if in_set(self.grams_of_key(*ek), &f.shingles) {
                 return Subject::Match {
                     strength: 0.75,
                     probe: usize::MAX,
@@ -1266,12 +1341,9 @@ impl DedupIndex {
             self.key_grams.push(grams.into_boxed_slice());
         }
 
-        for (k, id) in f.keys.iter().zip(&keys) {
+        for (blocks, id) in f.key_blocks.iter().zip(&keys) {
             push_capped(self.by_key.entry(*id).or_default(), idx, cap);
-            let mut bgs = key_bigrams(k);
-            bgs.sort_unstable();
-            bgs.dedup();
-            for b in bgs {
+            for &b in blocks {
                 push_capped(self.by_key_bigram.entry(b).or_default(), idx, cap / 2);
             }
         }
