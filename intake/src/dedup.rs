@@ -614,7 +614,7 @@ impl IdSet {
 
     /// A set for at most `n` indexes.
     fn with_room(n: usize) -> IdSet {
-        let size = (n * 2).next_power_of_two().max(16);
+        let size = (n + n / 2).next_power_of_two().max(16);
         IdSet {
             slots: vec![Self::EMPTY; size],
             mask: size - 1,
@@ -754,33 +754,44 @@ impl DedupIndex {
         fast_ln(1.0 + self.docs as f32 / (1.0 + df))
     }
 
-    /// Exact and IDF-weighted Jaccard of the probe's shingles against a stored set.
+    /// Exact and IDF-weighted Jaccard of the probe's shingles against a stored set; `None` when the
+    /// weighted Jaccard is surely below `at_least` (then the stored set's weights, the costly part,
+    /// are not looked up).
     fn similarity(
         &self,
         probe: &[u32],
         probe_w: &[f32],
         probe_total: f32,
         other: &[u32],
-    ) -> (f32, f32) {
+        at_least: f32,
+    ) -> Option<(f32, f32)> {
         let (mut i, mut j) = (0, 0);
-        let (mut shared, mut shared_w, mut other_w) = (0usize, 0f32, 0f32);
+        let (mut shared, mut shared_w) = (0usize, 0f32);
+        // Without branches on the comparison (it is unpredictable); adding 0.0 changes no sum.
         while i < probe.len() && j < other.len() {
-            match probe[i].cmp(&other[j]) {
-                std::cmp::Ordering::Less => i += 1,
-                std::cmp::Ordering::Greater => {
-                    other_w += self.idf(other[j]);
-                    j += 1;
-                }
-                std::cmp::Ordering::Equal => {
-                    shared += 1;
-                    shared_w += probe_w[i];
-                    i += 1;
-                    j += 1;
-                }
-            }
+            let (a, b) = (probe[i], other[j]);
+            let equal = a == b;
+            shared += usize::from(equal);
+            shared_w += if equal { probe_w[i] } else { 0.0 };
+            i += usize::from(a <= b);
+            j += usize::from(a >= b);
         }
-        for &x in &other[j..] {
-            other_w += self.idf(x);
+        // The weighted union is at least the probe's own weight.
+        if probe_total > 0.0 && shared_w / probe_total < at_least {
+            return None;
+        }
+        // The weights of the stored set's own shingles, summed in its order.
+        let mut other_w = 0f32;
+        let mut i = 0;
+        for &x in other {
+            while i < probe.len() && probe[i] < x {
+                i += 1;
+            }
+            if i < probe.len() && probe[i] == x {
+                i += 1;
+            } else {
+                other_w += self.idf(x);
+            }
         }
         let union = probe.len() + other.len() - shared;
         let jac = if union == 0 {
@@ -794,7 +805,41 @@ impl DedupIndex {
         } else {
             shared_w / wunion
         };
-        (jac, wjac)
+        Some((jac, wjac))
+    }
+
+    /// The least weighted Jaccard at which a candidate can merge given the rest of its evidence
+    /// (the rules of `decide_with`): minus infinity when the rest suffices (a subject match, or the
+    /// same reporter with a shared category in the same locus), infinity when nothing can.
+    fn text_needed(
+        &self,
+        subject: Subject,
+        locus_same: bool,
+        shared: u32,
+        cats_known: bool,
+        same_reporter: bool,
+    ) -> f32 {
+        let reporter_and_category = same_reporter && shared != 0;
+        match subject {
+            Subject::Match { .. } => f32::NEG_INFINITY,
+            Subject::Conflict => f32::INFINITY,
+            _ if reporter_and_category && locus_same => f32::NEG_INFINITY,
+            Subject::OneSided if reporter_and_category => self.config.text_alone.min(0.15),
+            Subject::OneSided => self.config.text_alone,
+            Subject::Unknown => {
+                let mut needed = f32::INFINITY;
+                if locus_same && shared != 0 {
+                    needed = needed.min(self.config.text_same_locus);
+                }
+                if !locus_same && (shared != 0 || !cats_known) {
+                    needed = needed.min(self.config.text_alone);
+                }
+                if reporter_and_category {
+                    needed = needed.min(0.15);
+                }
+                needed
+            }
+        }
     }
 
     fn is_open(&self, case_id: i64) -> bool {
@@ -977,7 +1022,19 @@ impl DedupIndex {
             // Text similarity, computed only where it decides or explains.
             let needs_text = mergeable && !matches!(subject, Subject::Conflict);
             let (jac, wjac) = match (needs_text, text) {
-                (true, Some(t)) => self.similarity(&f.shingles, &probe_w, probe_total, &t.shingles),
+                (true, Some(t)) => {
+                    let at_least =
+                        self.text_needed(subject, locus_same, shared, cats_known, same_reporter);
+                    if at_least == f32::INFINITY {
+                        continue;
+                    }
+                    // Below what it needs, a candidate without a subject match is dropped.
+                    match self.similarity(&f.shingles, &probe_w, probe_total, &t.shingles, at_least)
+                    {
+                        Some(similarity) => similarity,
+                        None => continue,
+                    }
+                }
                 _ => (0.0, 0.0),
             };
             let mut ok = mergeable;
