@@ -603,6 +603,68 @@ fn push_capped(v: &mut Vec<u32>, x: u32, cap: usize) {
     }
 }
 
+/// The probe's shingles and their weights, for membership tests against stored sets: a filter on
+/// the hashes' low bits answers most "no"s, a small hash table (on higher bits) the rest.
+struct ProbeShingles<'a> {
+    sorted: &'a [u32],
+    weights: &'a [f32],
+    total: f32,
+    filter: [u64; 64],
+    /// Open addressing: (shingle, its position in `sorted` + 1; 0 is empty).
+    table: Vec<(u32, u32)>,
+    mask: usize,
+}
+
+impl<'a> ProbeShingles<'a> {
+    fn new(sorted: &'a [u32], weights: &'a [f32]) -> ProbeShingles<'a> {
+        let mut filter = [0u64; 64];
+        let size = (sorted.len() * 2).next_power_of_two().max(16);
+        let mut table = vec![(0u32, 0u32); size];
+        let mask = size - 1;
+        for (pos, &x) in sorted.iter().enumerate() {
+            filter[(x as usize >> 6) & 63] |= 1 << (x & 63);
+            let mut i = (x >> 12) as usize & mask;
+            while table[i].1 != 0 {
+                i = (i + 1) & mask;
+            }
+            table[i] = (x, pos as u32 + 1);
+        }
+        ProbeShingles {
+            sorted,
+            weights,
+            total: weights.iter().sum(),
+            filter,
+            table,
+            mask,
+        }
+    }
+
+    #[inline]
+    fn weight(&self, x: u32) -> Option<f32> {
+        if self.filter[(x as usize >> 6) & 63] & (1 << (x & 63)) == 0 {
+            return None;
+        }
+        let mut i = (x >> 12) as usize & self.mask;
+        loop {
+            match self.table[i] {
+                (_, 0) => return None,
+                (key, pos) if key == x => return Some(self.weights[pos as usize - 1]),
+                _ => i = (i + 1) & self.mask,
+            }
+        }
+    }
+
+    #[inline]
+    fn contains(&self, x: u32) -> bool {
+        self.weight(x).is_some()
+    }
+
+    /// Size of the intersection with a stored set.
+    fn shared_with(&self, other: &[u32]) -> usize {
+        other.iter().filter(|&&x| self.contains(x)).count()
+    }
+}
+
 /// A set of entry indexes (open addressing, sized once): a decision's candidates.
 struct IdSet {
     slots: Vec<u32>,
@@ -756,44 +818,31 @@ impl DedupIndex {
 
     /// Exact and IDF-weighted Jaccard of the probe's shingles against a stored set; `None` when the
     /// weighted Jaccard is surely below `at_least` (then the stored set's weights, the costly part,
-    /// are not looked up).
+    /// are not looked up). Sums run in ascending shingle order, as a merge of the two sets would.
     fn similarity(
         &self,
-        probe: &[u32],
-        probe_w: &[f32],
-        probe_total: f32,
+        probe: &ProbeShingles,
         other: &[u32],
         at_least: f32,
     ) -> Option<(f32, f32)> {
-        let (mut i, mut j) = (0, 0);
         let (mut shared, mut shared_w) = (0usize, 0f32);
-        // Without branches on the comparison (it is unpredictable); adding 0.0 changes no sum.
-        while i < probe.len() && j < other.len() {
-            let (a, b) = (probe[i], other[j]);
-            let equal = a == b;
-            shared += usize::from(equal);
-            shared_w += if equal { probe_w[i] } else { 0.0 };
-            i += usize::from(a <= b);
-            j += usize::from(a >= b);
+        for &x in other {
+            if let Some(w) = probe.weight(x) {
+                shared += 1;
+                shared_w += w;
+            }
         }
         // The weighted union is at least the probe's own weight.
+        let probe_total = probe.total;
         if probe_total > 0.0 && shared_w / probe_total < at_least {
             return None;
         }
-        // The weights of the stored set's own shingles, summed in its order.
-        let mut other_w = 0f32;
-        let mut i = 0;
-        for &x in other {
-            while i < probe.len() && probe[i] < x {
-                i += 1;
-            }
-            if i < probe.len() && probe[i] == x {
-                i += 1;
-            } else {
-                other_w += self.idf(x);
-            }
-        }
-        let union = probe.len() + other.len() - shared;
+        let other_w: f32 = other
+            .iter()
+            .filter(|&&x| !probe.contains(x))
+            .map(|&x| self.idf(x))
+            .fold(0.0, |sum, w| sum + w);
+        let union = probe.sorted.len() + other.len() - shared;
         let jac = if union == 0 {
             0.0
         } else {
@@ -940,7 +989,7 @@ impl DedupIndex {
 
         // Probe weights, once.
         let probe_w: Vec<f32> = f.shingles.iter().map(|&s| self.idf(s)).collect();
-        let probe_total: f32 = probe_w.iter().sum();
+        let probe_set = ProbeShingles::new(&f.shingles, &probe_w);
 
         let window = self.config.window_days as i64 * 86_400;
         let mut same_message: Option<(f32, u32, Vec<Reason>)> = None;
@@ -972,7 +1021,7 @@ impl DedupIndex {
                     } else if large > 0
                         && small as f32 / large as f32 >= self.config.same_message_jaccard
                     {
-                        let shared = minhash::intersection(&f.shingles, &t.shingles);
+                        let shared = probe_set.shared_with(&t.shingles);
                         shared as f32 / (f.shingles.len() + t.shingles.len() - shared).max(1) as f32
                     } else {
                         0.0
@@ -1029,8 +1078,7 @@ impl DedupIndex {
                         continue;
                     }
                     // Below what it needs, a candidate without a subject match is dropped.
-                    match self.similarity(&f.shingles, &probe_w, probe_total, &t.shingles, at_least)
-                    {
+                    match self.similarity(&probe_set, &t.shingles, at_least) {
                         Some(similarity) => similarity,
                         None => continue,
                     }

@@ -58,6 +58,7 @@ pub(crate) fn jaccard(a: &[u32], b: &[u32]) -> f32 {
 }
 
 /// Size of the intersection of two sorted sets.
+#[cfg(test)]
 pub(crate) fn intersection(a: &[u32], b: &[u32]) -> usize {
     let (mut i, mut j, mut n) = (0, 0, 0);
     while i < a.len() && j < b.len() {
