@@ -41,6 +41,11 @@
 //! from MinHash LSH over the text's bigrams (module `minhash`); every posting list is capped to the
 //! most recent entries and text features of reports older than the window are evicted, so the work
 //! per report does not grow with the history. Candidates are always verified with exact Jaccard.
+//! What depends on the probe alone (folding, shingles, MinHash, subject keys) is computed by
+//! [`Featurizer::prepare`], which callers run in parallel; the rest, on the writer, reads each
+//! candidate once: the probe's shingles sit in a bit filter and a small hash table, and a stored
+//! set's own weights are looked up only when the weighted Jaccard can still reach what that
+//! candidate needs.
 
 mod minhash;
 mod names;
@@ -436,15 +441,13 @@ pub struct Featurizer {
     hasher: Arc<MinHasher>,
 }
 
-impl Default for Featurizer {
-    fn default() -> Self {
+impl Featurizer {
+    fn new() -> Featurizer {
         Featurizer {
             hasher: Arc::new(MinHasher::new()),
         }
     }
-}
 
-impl Featurizer {
     /// The probe with its features, for [`DedupIndex::decide_prepared`] and
     /// [`DedupIndex::insert_prepared`].
     pub fn prepare(&self, probe: DedupProbe) -> PreparedProbe {
@@ -606,7 +609,7 @@ fn push_capped(v: &mut Vec<u32>, x: u32, cap: usize) {
 /// The probe's shingles and their weights, for membership tests against stored sets: a filter on
 /// the hashes' low bits answers most "no"s, a small hash table (on higher bits) the rest.
 struct ProbeShingles<'a> {
-    sorted: &'a [u32],
+    len: usize,
     weights: &'a [f32],
     total: f32,
     filter: [u64; 64],
@@ -630,7 +633,7 @@ impl<'a> ProbeShingles<'a> {
             table[i] = (x, pos as u32 + 1);
         }
         ProbeShingles {
-            sorted,
+            len: sorted.len(),
             weights,
             total: weights.iter().sum(),
             filter,
@@ -770,7 +773,7 @@ impl DedupIndex {
     pub fn with_config(config: DedupConfig) -> DedupIndex {
         DedupIndex {
             config,
-            featurizer: Featurizer::default(),
+            featurizer: Featurizer::new(),
             entries: Vec::new(),
             by_report: FastMap::default(),
             cases: FastMap::default(),
@@ -842,7 +845,7 @@ impl DedupIndex {
             .filter(|&&x| !probe.contains(x))
             .map(|&x| self.idf(x))
             .fold(0.0, |sum, w| sum + w);
-        let union = probe.sorted.len() + other.len() - shared;
+        let union = probe.len + other.len() - shared;
         let jac = if union == 0 {
             0.0
         } else {
