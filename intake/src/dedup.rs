@@ -1060,11 +1060,15 @@ impl DedupIndex {
             if locus_diff {
                 continue;
             }
-            let open = self.is_open(e.case_id);
             let in_window = dt <= window;
-            let mergeable = open && in_window && text.is_some();
             let subject = self.compare_subjects(f, &key_ids, e);
             let strong_subject = matches!(subject, Subject::Match { .. });
+            if !(in_window && text.is_some()) && !strong_subject {
+                continue;
+            }
+            // Only now the case's state (a hash-map read).
+            let open = self.is_open(e.case_id);
+            let mergeable = open && in_window && text.is_some();
             if !mergeable && !strong_subject {
                 continue;
             }
