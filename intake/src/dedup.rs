@@ -1063,12 +1063,13 @@ impl DedupIndex {
             let in_window = dt <= window;
             let subject = self.compare_subjects(f, &key_ids, e);
             let strong_subject = matches!(subject, Subject::Match { .. });
-            if !(in_window && text.is_some()) && !strong_subject {
+            let recent_text = in_window && text.is_some();
+            if !recent_text && !strong_subject {
                 continue;
             }
             // Only now the case's state (a hash-map read).
             let open = self.is_open(e.case_id);
-            let mergeable = open && in_window && text.is_some();
+            let mergeable = open && recent_text;
             if !mergeable && !strong_subject {
                 continue;
             }
