@@ -1,12 +1,18 @@
 //! Cost of duplicate detection as history grows: a seeded synthetic history of 10k / 100k / 1M
 //! reports (Chinese text made of a few hundred fragments, random institution names, ~300 counties,
-//! 300 reports a day), then `decide` + `insert` timed for the next reports.
+//! 300 reports a day), then the next reports timed in the three steps of the split API: `prepare`
+//! (the probe's own features, computed by callers in parallel), then on the writer `decide_prepared`
+//! and `insert_prepared`.
 //!
-//! Run: `cargo bench -p intake --bench dedup` (`DEDUP_BENCH_SIZES=10000,100000` to choose sizes).
+//! Run: `cargo bench -p intake --bench dedup` (`DEDUP_BENCH_SIZES=10000,100000` to choose sizes;
+//! `DEDUP_BENCH_DECISIONS=FILE` writes every timed decision there as a JSON line, to compare two
+//! versions' decisions with `diff`). The timed calls go through `#[inline(never)]` functions so
+//! that `valgrind --tool=callgrind --toggle-collect=dedup::timed_*` counts their instructions only.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use intake::dedup::{DedupDecision, DedupIndex, DedupProbe};
+use intake::dedup::{DedupDecision, DedupIndex, DedupProbe, Featurizer, PreparedProbe};
 use intake::{normalize_text, Category};
+use std::io::Write;
 use std::time::Instant;
 
 struct Rng(u64);
@@ -186,6 +192,32 @@ fn cpu_ns() -> Option<u64> {
     s.split_whitespace().next()?.parse().ok()
 }
 
+#[inline(never)]
+fn timed_prepare(featurizer: &Featurizer, probe: DedupProbe) -> PreparedProbe {
+    featurizer.prepare(probe)
+}
+
+#[inline(never)]
+fn timed_decide(ix: &DedupIndex, prepared: &PreparedProbe) -> DedupDecision {
+    ix.decide_prepared(prepared)
+}
+
+#[inline(never)]
+fn timed_insert(ix: &mut DedupIndex, report_id: i64, case_id: i64, prepared: &PreparedProbe) {
+    ix.insert_prepared(report_id, case_id, prepared);
+}
+
+fn micros(d: std::time::Duration, count: usize) -> f64 {
+    d.as_secs_f64() * 1e6 / count as f64
+}
+
+fn cpu_micros(from: Option<u64>, to: Option<u64>, count: usize) -> String {
+    match (from, to) {
+        (Some(a), Some(b)) => format!("{:.1}", (b - a) as f64 / 1e3 / count as f64),
+        _ => "?".to_string(),
+    }
+}
+
 fn main() {
     let sizes: Vec<usize> = std::env::var("DEDUP_BENCH_SIZES")
         .ok()
@@ -197,6 +229,8 @@ fn main() {
         .unwrap_or_default();
     let per_day = 300i64;
     let timed = 5_000usize;
+    let mut decisions_out = std::env::var_os("DEDUP_BENCH_DECISIONS")
+        .map(|path| std::io::BufWriter::new(std::fs::File::create(path).expect("decisions file")));
     for n in sizes {
         let mut rng = Rng(0x1234_5678_9abc_def1);
         let w = world(&mut rng);
@@ -212,8 +246,6 @@ fn main() {
             build += t.elapsed();
         }
         let mut kinds = [0usize; 4];
-        let mut worst = std::time::Duration::ZERO;
-        let mut total = std::time::Duration::ZERO;
         let probes: Vec<DedupProbe> = (0..timed)
             .map(|j| {
                 report(
@@ -223,11 +255,32 @@ fn main() {
                 )
             })
             .collect();
+
+        // Prepare: what the callers do in parallel, before the writer.
+        let featurizer = ix.featurizer();
         let cpu0 = cpu_ns();
-        for (j, p) in probes.iter().enumerate() {
+        let t = Instant::now();
+        let prepared: Vec<PreparedProbe> = probes
+            .into_iter()
+            .map(|p| timed_prepare(&featurizer, p))
+            .collect();
+        let prepare_wall = t.elapsed();
+        let prepare_cpu = cpu_micros(cpu0, cpu_ns(), timed);
+
+        // Decide and insert: what remains on the writer.
+        let mut made: Vec<DedupDecision> = Vec::new();
+        let (mut decide_wall, mut insert_wall) = Default::default();
+        let mut worst = std::time::Duration::ZERO;
+        let cpu0 = cpu_ns();
+        for (j, p) in prepared.iter().enumerate() {
             let i = n + j;
-            let one = Instant::now();
-            let d = ix.decide(p);
+            let t = Instant::now();
+            let d = timed_decide(&ix, p);
+            let decided = t.elapsed();
+            decide_wall += decided;
+            if decisions_out.is_some() {
+                made.push(d.clone());
+            }
             let case_id = match &d {
                 DedupDecision::New { .. } => {
                     kinds[0] += 1;
@@ -236,7 +289,6 @@ fn main() {
                 }
                 DedupDecision::SameMessage { .. } => {
                     kinds[1] += 1;
-                    total += one.elapsed();
                     continue;
                 }
                 DedupDecision::Repeat { case_id, .. } => {
@@ -248,21 +300,31 @@ fn main() {
                     *case_id
                 }
             };
-            ix.insert(i as i64 + 1, case_id, p);
-            let took = one.elapsed();
-            total += took;
-            worst = worst.max(took);
+            let t = Instant::now();
+            timed_insert(&mut ix, i as i64 + 1, case_id, p);
+            let inserted = t.elapsed();
+            insert_wall += inserted;
+            worst = worst.max(decided + inserted);
         }
-        let cpu = match (cpu0, cpu_ns()) {
-            (Some(a), Some(b)) => format!("{:.1}", (b - a) as f64 / 1e3 / timed as f64),
-            _ => "?".to_string(),
-        };
-        let per = total.as_secs_f64() * 1e6 / timed as f64;
+        let writer_cpu = cpu_micros(cpu0, cpu_ns(), timed);
+        if let Some(out) = decisions_out.as_mut() {
+            for (j, d) in made.iter().enumerate() {
+                let line = serde_json::json!({ "history": n, "probe": j, "decision": d });
+                writeln!(out, "{line}").expect("decisions file");
+            }
+            out.flush().expect("decisions file");
+        }
         println!(
-            "history {n:>9}: rebuild (insert only) {:.1} µs/report ({:.1} s); decide+insert {per:.1} µs/report wall, {cpu} µs CPU (worst {:.0} µs wall); \
-             index {:.1} MiB; decisions new/same_message/repeat/same_matter = {kinds:?}",
-            build.as_secs_f64() * 1e6 / n as f64,
+            "history {n:>9}: rebuild (insert only) {:.1} µs/report ({:.1} s); \
+             prepare {:.1} µs wall, {prepare_cpu} µs CPU; \
+             writer: decide {:.1} µs + insert {:.1} µs wall, decide+insert {writer_cpu} µs CPU \
+             (worst {:.0} µs wall); index {:.1} MiB; \
+             decisions new/same_message/repeat/same_matter = {kinds:?}",
+            micros(build, n),
             build.as_secs_f64(),
+            micros(prepare_wall, timed),
+            micros(decide_wall, timed),
+            micros(insert_wall, timed),
             worst.as_secs_f64() * 1e6,
             ix.memory_bytes() as f64 / (1024.0 * 1024.0),
         );

@@ -3,7 +3,11 @@
 //!
 //! A pure library: [`DedupIndex`] holds, in memory, what it needs of the history of reports; for each
 //! new report the caller builds a [`DedupProbe`], asks [`DedupIndex::decide`], stores the report
-//! accordingly and then calls [`DedupIndex::insert`]. At start-up the index is rebuilt by inserting
+//! accordingly and then calls [`DedupIndex::insert`]. A writer that must stay short prepares the
+//! probe first, off its critical path and in parallel ([`DedupIndex::featurizer`],
+//! [`Featurizer::prepare`]: the text's shingles, MinHash bands and subject keys depend on the probe
+//! alone), then calls [`DedupIndex::decide_prepared`] and [`DedupIndex::insert_prepared`], which do
+//! only the work that needs the history. At start-up the index is rebuilt by inserting
 //! every stored report in order; officers' merges and splits are told with
 //! [`DedupIndex::move_report`], and closing/reopening cases with [`DedupIndex::close_case`] /
 //! [`DedupIndex::reopen`].
@@ -37,6 +41,11 @@
 //! from MinHash LSH over the text's bigrams (module `minhash`); every posting list is capped to the
 //! most recent entries and text features of reports older than the window are evicted, so the work
 //! per report does not grow with the history. Candidates are always verified with exact Jaccard.
+//! What depends on the probe alone (folding, shingles, MinHash, subject keys) is computed by
+//! [`Featurizer::prepare`], which callers run in parallel; the rest, on the writer, reads each
+//! candidate once: the probe's shingles sit in a bit filter and a small hash table, and a stored
+//! set's own weights are looked up only when the weighted Jaccard can still reach what that
+//! candidate needs.
 
 mod minhash;
 mod names;
@@ -47,7 +56,7 @@ use minhash::{MinHasher, BANDS};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// The normalized subject key of a name: the distinctive core that duplicate detection compares
 /// ("鞍山市恒安职业技能培训学校" → "恒安"). Empty when the name has nothing distinctive
@@ -411,7 +420,7 @@ struct CaseState {
 }
 
 /// Features of a probe, computed once for decide and insert.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct ProbeFeatures {
     shingles: Vec<u32>,
     fingerprint: u64,
@@ -419,6 +428,101 @@ struct ProbeFeatures {
     keys: Vec<String>,
     /// Bigram hashes of each key (empty for one-character keys).
     key_grams: Vec<Vec<u32>>,
+    /// The distinct bigram hashes of each key (the unigram of a one-character key): its blocks.
+    key_blocks: Vec<Vec<u32>>,
+}
+
+/// Computes a probe's features — what the duplicate stage needs of it that does not depend on the
+/// history (text shingles, fingerprint, MinHash bands, subject keys). Cheap to clone, `Send + Sync`:
+/// a writer's callers prepare probes in parallel, before the writer decides. Every featurizer gives
+/// the same features (the hash family is fixed), so a prepared probe suits any [`DedupIndex`].
+#[derive(Debug, Clone)]
+pub struct Featurizer {
+    hasher: Arc<MinHasher>,
+}
+
+impl Featurizer {
+    fn new() -> Featurizer {
+        Featurizer {
+            hasher: Arc::new(MinHasher::new()),
+        }
+    }
+
+    /// The probe with its features, for [`DedupIndex::decide_prepared`] and
+    /// [`DedupIndex::insert_prepared`].
+    pub fn prepare(&self, probe: DedupProbe) -> PreparedProbe {
+        let features = self.features(&probe);
+        PreparedProbe { probe, features }
+    }
+
+    fn features(&self, probe: &DedupProbe) -> ProbeFeatures {
+        let places = sorted_places(&probe.place_names);
+        let folded = names::fold_normalized(&probe.text);
+        let shingles = minhash::shingles(&folded);
+        let compact: String = folded.chars().filter(|c| c.is_alphanumeric()).collect();
+        let fingerprint = hash_str(&compact);
+        let bands = self.hasher.band_keys(&shingles);
+        let mut keys: Vec<String> = Vec::new();
+        if let Some(k) = probe
+            .subject_name
+            .as_deref()
+            .and_then(|n| names::key_with_places(n, &places))
+        {
+            keys.push(k);
+        }
+        for k in names::mentions(&folded, &places) {
+            if !keys.contains(&k) && keys.len() < 6 {
+                keys.push(k);
+            }
+        }
+        let key_grams = keys
+            .iter()
+            .map(|k| {
+                if k.chars().count() >= 2 {
+                    key_bigrams(k)
+                } else {
+                    Vec::new()
+                }
+            })
+            .collect();
+        let key_blocks = keys
+            .iter()
+            .map(|k| {
+                let mut blocks = key_bigrams(k);
+                blocks.sort_unstable();
+                blocks.dedup();
+                blocks
+            })
+            .collect();
+        ProbeFeatures {
+            shingles,
+            fingerprint,
+            bands,
+            keys,
+            key_grams,
+            key_blocks,
+        }
+    }
+}
+
+/// A probe with its features ([`Featurizer::prepare`]): owned and `Send`, to be handed to the
+/// writer.
+#[derive(Debug, Clone)]
+pub struct PreparedProbe {
+    probe: DedupProbe,
+    features: ProbeFeatures,
+}
+
+impl PreparedProbe {
+    /// The probe it was prepared from.
+    pub fn probe(&self) -> &DedupProbe {
+        &self.probe
+    }
+
+    /// Gives the probe back.
+    pub fn into_probe(self) -> DedupProbe {
+        self.probe
+    }
 }
 
 const DF_BITS: u32 = 20;
@@ -427,7 +531,7 @@ const DF_MASK: u32 = (1 << DF_BITS) - 1;
 /// The in-memory index over history.
 pub struct DedupIndex {
     config: DedupConfig,
-    hasher: MinHasher,
+    featurizer: Featurizer,
     entries: Vec<Entry>,
     by_report: FastMap<i64, u32>,
     cases: FastMap<i64, CaseState>,
@@ -447,7 +551,6 @@ pub struct DedupIndex {
     docs: u32,
     evict_cursor: usize,
     max_at: i64,
-    cache: Mutex<Option<(u64, Arc<ProbeFeatures>)>>,
 }
 
 impl std::fmt::Debug for DedupIndex {
@@ -500,6 +603,103 @@ fn push_capped(v: &mut Vec<u32>, x: u32, cap: usize) {
     if v.len() >= cap.max(1) * 2 {
         let cut = v.len() - cap;
         v.drain(..cut);
+    }
+}
+
+/// The probe's shingles and their weights, for membership tests against stored sets: a filter on
+/// the hashes' low bits answers most "no"s, a small hash table (on higher bits) the rest.
+struct ProbeShingles<'a> {
+    len: usize,
+    weights: &'a [f32],
+    total: f32,
+    filter: [u64; 64],
+    /// Open addressing: (shingle, its position in `sorted` + 1; 0 is empty).
+    table: Vec<(u32, u32)>,
+    mask: usize,
+}
+
+impl<'a> ProbeShingles<'a> {
+    fn new(sorted: &'a [u32], weights: &'a [f32]) -> ProbeShingles<'a> {
+        let mut filter = [0u64; 64];
+        let size = (sorted.len() * 2).next_power_of_two().max(16);
+        let mut table = vec![(0u32, 0u32); size];
+        let mask = size - 1;
+        for (pos, &x) in sorted.iter().enumerate() {
+            filter[(x as usize >> 6) & 63] |= 1 << (x & 63);
+            let mut i = (x >> 12) as usize & mask;
+            while table[i].1 != 0 {
+                i = (i + 1) & mask;
+            }
+            table[i] = (x, pos as u32 + 1);
+        }
+        ProbeShingles {
+            len: sorted.len(),
+            weights,
+            total: weights.iter().sum(),
+            filter,
+            table,
+            mask,
+        }
+    }
+
+    #[inline]
+    fn weight(&self, x: u32) -> Option<f32> {
+        if self.filter[(x as usize >> 6) & 63] & (1 << (x & 63)) == 0 {
+            return None;
+        }
+        let mut i = (x >> 12) as usize & self.mask;
+        loop {
+            match self.table[i] {
+                (_, 0) => return None,
+                (key, pos) if key == x => return Some(self.weights[pos as usize - 1]),
+                _ => i = (i + 1) & self.mask,
+            }
+        }
+    }
+
+    #[inline]
+    fn contains(&self, x: u32) -> bool {
+        self.weight(x).is_some()
+    }
+
+    /// Size of the intersection with a stored set.
+    fn shared_with(&self, other: &[u32]) -> usize {
+        other.iter().filter(|&&x| self.contains(x)).count()
+    }
+}
+
+/// A set of entry indexes (open addressing, sized once): a decision's candidates.
+struct IdSet {
+    slots: Vec<u32>,
+    mask: usize,
+}
+
+impl IdSet {
+    const EMPTY: u32 = u32::MAX;
+
+    /// A set for at most `n` indexes.
+    fn with_room(n: usize) -> IdSet {
+        let size = (n + n / 2).next_power_of_two().max(16);
+        IdSet {
+            slots: vec![Self::EMPTY; size],
+            mask: size - 1,
+        }
+    }
+
+    /// Adds an index; false when it was there already.
+    fn insert(&mut self, idx: u32) -> bool {
+        // Multiplying by an odd number permutes the low bits: runs of indexes do not collide.
+        let mut i = idx.wrapping_mul(0x9e37_79b9) as usize & self.mask;
+        loop {
+            match self.slots[i] {
+                s if s == idx => return false,
+                Self::EMPTY => {
+                    self.slots[i] = idx;
+                    return true;
+                }
+                _ => i = (i + 1) & self.mask,
+            }
+        }
     }
 }
 
@@ -573,7 +773,7 @@ impl DedupIndex {
     pub fn with_config(config: DedupConfig) -> DedupIndex {
         DedupIndex {
             config,
-            hasher: MinHasher::new(),
+            featurizer: Featurizer::new(),
             entries: Vec::new(),
             by_report: FastMap::default(),
             cases: FastMap::default(),
@@ -591,7 +791,6 @@ impl DedupIndex {
             docs: 0,
             evict_cursor: 0,
             max_at: i64::MIN,
-            cache: Mutex::new(None),
         }
     }
 
@@ -610,70 +809,9 @@ impl DedupIndex {
         self.entries.is_empty()
     }
 
-    fn probe_hash(probe: &DedupProbe) -> u64 {
-        let mut h = FastHasher::default();
-        h.write(probe.text.as_bytes());
-        h.write_u64(0xff);
-        if let Some(n) = &probe.subject_name {
-            h.write(n.as_bytes());
-        }
-        h.write_u64(0xfe);
-        for p in &probe.place_names {
-            h.write(p.as_bytes());
-            h.write_u64(0xfd);
-        }
-        h.finish()
-    }
-
-    fn features(&self, probe: &DedupProbe) -> Arc<ProbeFeatures> {
-        let ph = Self::probe_hash(probe);
-        if let Ok(guard) = self.cache.lock() {
-            if let Some((h, f)) = guard.as_ref() {
-                if *h == ph {
-                    return Arc::clone(f);
-                }
-            }
-        }
-        let places = sorted_places(&probe.place_names);
-        let folded = names::fold_normalized(&probe.text);
-        let shingles = minhash::shingles(&folded);
-        let compact: String = folded.chars().filter(|c| c.is_alphanumeric()).collect();
-        let fingerprint = hash_str(&compact);
-        let bands = self.hasher.band_keys(&shingles);
-        let mut keys: Vec<String> = Vec::new();
-        if let Some(k) = probe
-            .subject_name
-            .as_deref()
-            .and_then(|n| names::key_with_places(n, &places))
-        {
-            keys.push(k);
-        }
-        for k in names::mentions(&folded, &places) {
-            if !keys.contains(&k) && keys.len() < 6 {
-                keys.push(k);
-            }
-        }
-        let key_grams = keys
-            .iter()
-            .map(|k| {
-                if k.chars().count() >= 2 {
-                    key_bigrams(k)
-                } else {
-                    Vec::new()
-                }
-            })
-            .collect();
-        let f = Arc::new(ProbeFeatures {
-            shingles,
-            fingerprint,
-            bands,
-            keys,
-            key_grams,
-        });
-        if let Ok(mut guard) = self.cache.lock() {
-            *guard = Some((ph, Arc::clone(&f)));
-        }
-        f
+    /// The featurizer of this index, to prepare probes off the writer's path.
+    pub fn featurizer(&self) -> Featurizer {
+        self.featurizer.clone()
     }
 
     fn idf(&self, shingle: u32) -> f32 {
@@ -681,35 +819,33 @@ impl DedupIndex {
         fast_ln(1.0 + self.docs as f32 / (1.0 + df))
     }
 
-    /// Exact and IDF-weighted Jaccard of the probe's shingles against a stored set.
+    /// Exact and IDF-weighted Jaccard of the probe's shingles against a stored set; `None` when the
+    /// weighted Jaccard is surely below `at_least` (then the stored set's weights, the costly part,
+    /// are not looked up). Sums run in ascending shingle order, as a merge of the two sets would.
     fn similarity(
         &self,
-        probe: &[u32],
-        probe_w: &[f32],
-        probe_total: f32,
+        probe: &ProbeShingles,
         other: &[u32],
-    ) -> (f32, f32) {
-        let (mut i, mut j) = (0, 0);
-        let (mut shared, mut shared_w, mut other_w) = (0usize, 0f32, 0f32);
-        while i < probe.len() && j < other.len() {
-            match probe[i].cmp(&other[j]) {
-                std::cmp::Ordering::Less => i += 1,
-                std::cmp::Ordering::Greater => {
-                    other_w += self.idf(other[j]);
-                    j += 1;
-                }
-                std::cmp::Ordering::Equal => {
-                    shared += 1;
-                    shared_w += probe_w[i];
-                    i += 1;
-                    j += 1;
-                }
+        at_least: f32,
+    ) -> Option<(f32, f32)> {
+        let (mut shared, mut shared_w) = (0usize, 0f32);
+        for &x in other {
+            if let Some(w) = probe.weight(x) {
+                shared += 1;
+                shared_w += w;
             }
         }
-        for &x in &other[j..] {
-            other_w += self.idf(x);
+        // The weighted union is at least the probe's own weight.
+        let probe_total = probe.total;
+        if probe_total > 0.0 && shared_w / probe_total < at_least {
+            return None;
         }
-        let union = probe.len() + other.len() - shared;
+        let other_w: f32 = other
+            .iter()
+            .filter(|&&x| !probe.contains(x))
+            .map(|&x| self.idf(x))
+            .fold(0.0, |sum, w| sum + w);
+        let union = probe.len + other.len() - shared;
         let jac = if union == 0 {
             0.0
         } else {
@@ -721,7 +857,41 @@ impl DedupIndex {
         } else {
             shared_w / wunion
         };
-        (jac, wjac)
+        Some((jac, wjac))
+    }
+
+    /// The least weighted Jaccard at which a candidate can merge given the rest of its evidence
+    /// (the rules of `decide_with`): minus infinity when the rest suffices (a subject match, or the
+    /// same reporter with a shared category in the same locus), infinity when nothing can.
+    fn text_needed(
+        &self,
+        subject: Subject,
+        locus_same: bool,
+        shared: u32,
+        cats_known: bool,
+        same_reporter: bool,
+    ) -> f32 {
+        let reporter_and_category = same_reporter && shared != 0;
+        match subject {
+            Subject::Match { .. } => f32::NEG_INFINITY,
+            Subject::Conflict => f32::INFINITY,
+            _ if reporter_and_category && locus_same => f32::NEG_INFINITY,
+            Subject::OneSided if reporter_and_category => self.config.text_alone.min(0.15),
+            Subject::OneSided => self.config.text_alone,
+            Subject::Unknown => {
+                let mut needed = f32::INFINITY;
+                if locus_same && shared != 0 {
+                    needed = needed.min(self.config.text_same_locus);
+                }
+                if !locus_same && (shared != 0 || !cats_known) {
+                    needed = needed.min(self.config.text_alone);
+                }
+                if reporter_and_category {
+                    needed = needed.min(0.15);
+                }
+                needed
+            }
+        }
     }
 
     fn is_open(&self, case_id: i64) -> bool {
@@ -732,7 +902,15 @@ impl DedupIndex {
 
     /// Decides what a new report is, against the history. Never panics; an empty history gives `New`.
     pub fn decide(&self, probe: &DedupProbe) -> DedupDecision {
-        let f = self.features(probe);
+        self.decide_with(probe, &self.featurizer.features(probe))
+    }
+
+    /// [`DedupIndex::decide`] for a prepared probe: only the work that needs the history.
+    pub fn decide_prepared(&self, prepared: &PreparedProbe) -> DedupDecision {
+        self.decide_with(&prepared.probe, &prepared.features)
+    }
+
+    fn decide_with(&self, probe: &DedupProbe, f: &ProbeFeatures) -> DedupDecision {
         let now = probe.received_at.timestamp();
         let cap = self.config.posting_cap.max(1);
         let reporter = probe
@@ -748,58 +926,73 @@ impl DedupIndex {
         let cats = cat_mask(&probe.categories);
         let key_ids: Vec<Option<u32>> = f.keys.iter().map(|k| self.keys.get(k)).collect();
 
-        // Candidates.
-        let mut cands: Vec<u32> = Vec::new();
-        if let Some(&i) = self.fingerprints.get(&f.fingerprint) {
-            cands.push(i);
-        }
-        if let Some(bands) = &f.bands {
-            // A report sharing one band with the probe in a crowded bucket (boilerplate) is no
-            // candidate; two bands or a rare bucket make one.
-            let mut hits: Vec<u32> = Vec::new();
-            for b in bands {
-                if let Some(v) = self.bands.get(b) {
-                    let r = recent(v, cap / 2);
-                    if r.len() <= 4 {
-                        cands.extend_from_slice(r);
-                    } else {
-                        hits.extend_from_slice(r);
-                    }
-                }
-            }
-            hits.sort_unstable();
-            for w in hits.windows(2) {
-                if w[0] == w[1] && cands.last() != Some(&w[0]) {
-                    cands.push(w[0]);
-                }
-            }
-        }
+        // Candidates, each once, in the order found: the decision does not depend on the order
+        // (every choice below breaks ties by the entry's index), so nothing is sorted.
+        let half = cap / 2;
+        let mut lists: Vec<&[u32]> = Vec::with_capacity(2 + 8 * f.keys.len());
         if locus != 0 && locus != UNSEEN {
             if let Some(v) = self.by_locus.get(&locus) {
-                cands.extend_from_slice(recent(v, cap));
+                lists.push(recent(v, cap));
             }
         }
         if reporter != 0 && reporter != UNSEEN {
             if let Some(v) = self.by_reporter.get(&reporter) {
-                cands.extend_from_slice(recent(v, cap / 2));
+                lists.push(recent(v, half));
             }
         }
-        for (k, id) in f.keys.iter().zip(&key_ids) {
+        for (blocks, id) in f.key_blocks.iter().zip(&key_ids) {
             if let Some(v) = id.and_then(|id| self.by_key.get(&id)) {
-                cands.extend_from_slice(recent(v, cap));
+                lists.push(recent(v, cap));
             }
-            for b in key_bigrams(k) {
-                if let Some(v) = self.by_key_bigram.get(&b) {
-                    cands.extend_from_slice(recent(v, cap / 2));
+            for b in blocks {
+                if let Some(v) = self.by_key_bigram.get(b) {
+                    lists.push(recent(v, half));
                 }
             }
         }
-        cands.sort_unstable();
-        cands.dedup();
+        let band_lists: Vec<&[u32]> = f
+            .bands
+            .iter()
+            .flatten()
+            .filter_map(|b| self.bands.get(b))
+            .map(|v| recent(v, half))
+            .collect();
+        let room = 1 + lists
+            .iter()
+            .chain(&band_lists)
+            .map(|l| l.len())
+            .sum::<usize>();
+        let mut seen = IdSet::with_room(room);
+        let mut cands: Vec<u32> = Vec::with_capacity(room);
+        let mut add = |idx: u32| {
+            if seen.insert(idx) {
+                cands.push(idx);
+            }
+        };
+        if let Some(&i) = self.fingerprints.get(&f.fingerprint) {
+            add(i);
+        }
+        // A report sharing one band with the probe in a crowded bucket (boilerplate) is no
+        // candidate; two bands or a rare bucket make one.
+        let mut crowded = IdSet::with_room(band_lists.iter().map(|l| l.len()).sum());
+        for list in &band_lists {
+            if list.len() <= 4 {
+                list.iter().for_each(|&i| add(i));
+            } else {
+                for &i in *list {
+                    if !crowded.insert(i) {
+                        add(i);
+                    }
+                }
+            }
+        }
+        for list in &lists {
+            list.iter().for_each(|&i| add(i));
+        }
 
         // Probe weights, once.
         let probe_w: Vec<f32> = f.shingles.iter().map(|&s| self.idf(s)).collect();
-        let probe_total: f32 = probe_w.iter().sum();
+        let probe_set = ProbeShingles::new(&f.shingles, &probe_w);
 
         let window = self.config.window_days as i64 * 86_400;
         let mut same_message: Option<(f32, u32, Vec<Reason>)> = None;
@@ -807,7 +1000,7 @@ impl DedupIndex {
         let mut related: Vec<Feat> = Vec::new();
 
         let sm_secs = self.config.same_message_hours as i64 * 3600;
-        for &idx in cands.iter().rev() {
+        for &idx in &cands {
             let Some(e) = self.entries.get(idx as usize) else {
                 continue;
             };
@@ -831,7 +1024,7 @@ impl DedupIndex {
                     } else if large > 0
                         && small as f32 / large as f32 >= self.config.same_message_jaccard
                     {
-                        let shared = minhash::intersection(&f.shingles, &t.shingles);
+                        let shared = probe_set.shared_with(&t.shingles);
                         shared as f32 / (f.shingles.len() + t.shingles.len() - shared).max(1) as f32
                     } else {
                         0.0
@@ -867,11 +1060,16 @@ impl DedupIndex {
             if locus_diff {
                 continue;
             }
-            let open = self.is_open(e.case_id);
             let in_window = dt <= window;
-            let mergeable = open && in_window && text.is_some();
-            let subject = self.compare_subjects(&f, &key_ids, e);
+            let subject = self.compare_subjects(f, &key_ids, e);
             let strong_subject = matches!(subject, Subject::Match { .. });
+            let recent_text = in_window && text.is_some();
+            if !recent_text && !strong_subject {
+                continue;
+            }
+            // Only now the case's state (a hash-map read).
+            let open = self.is_open(e.case_id);
+            let mergeable = open && recent_text;
             if !mergeable && !strong_subject {
                 continue;
             }
@@ -881,7 +1079,18 @@ impl DedupIndex {
             // Text similarity, computed only where it decides or explains.
             let needs_text = mergeable && !matches!(subject, Subject::Conflict);
             let (jac, wjac) = match (needs_text, text) {
-                (true, Some(t)) => self.similarity(&f.shingles, &probe_w, probe_total, &t.shingles),
+                (true, Some(t)) => {
+                    let at_least =
+                        self.text_needed(subject, locus_same, shared, cats_known, same_reporter);
+                    if at_least == f32::INFINITY {
+                        continue;
+                    }
+                    // Below what it needs, a candidate without a subject match is dropped.
+                    match self.similarity(&probe_set, &t.shingles, at_least) {
+                        Some(similarity) => similarity,
+                        None => continue,
+                    }
+                }
                 _ => (0.0, 0.0),
             };
             let mut ok = mergeable;
@@ -994,7 +1203,7 @@ impl DedupIndex {
             );
             if let Some((score, feat)) = repeat {
                 let e = &self.entries[feat.idx as usize];
-                let reasons = self.reasons(&f, &feat, locus);
+                let reasons = self.reasons(f, &feat, locus);
                 let summary = summarize("同一举报人重复举报（重复件）", e.report_id, &reasons);
                 return DedupDecision::Repeat {
                     case_id,
@@ -1006,7 +1215,7 @@ impl DedupIndex {
             }
             if let Some((score, feat)) = best_of(&mut accepted.iter().filter(in_case)) {
                 let e = &self.entries[feat.idx as usize];
-                let reasons = self.reasons(&f, &feat, locus);
+                let reasons = self.reasons(f, &feat, locus);
                 let summary = summarize("多人举报同一事项（并案）", e.report_id, &reasons);
                 return DedupDecision::SameMatter {
                     case_id,
@@ -1026,7 +1235,7 @@ impl DedupIndex {
             if out.len() >= 3 || out.iter().any(|r| r.case_id == e.case_id) {
                 continue;
             }
-            let mut reasons = self.reasons(&f, &feat, locus);
+            let mut reasons = self.reasons(f, &feat, locus);
             if !feat.open {
                 reasons.push(Reason::CaseClosed);
             } else if !feat.in_window {
@@ -1114,6 +1323,13 @@ impl DedupIndex {
         reasons
     }
 
+    /// Bigram hashes of an interned key (empty for a one-character key).
+    fn grams_of_key(&self, key: u32) -> &[u32] {
+        key.checked_sub(1)
+            .and_then(|i| self.key_grams.get(i as usize))
+            .map_or(&[][..], |g| &g[..])
+    }
+
     fn compare_subjects(&self, f: &ProbeFeatures, key_ids: &[Option<u32>], e: &Entry) -> Subject {
         // Same interned key: no string work.
         for (pi, id) in key_ids.iter().enumerate() {
@@ -1129,9 +1345,19 @@ impl DedupIndex {
                 }
             }
         }
+        // No two keys are equal here (equal keys share an id). Two different keys can match only
+        // by containment or by edit distance, which need the shorter to have two characters, or
+        // three when both are as long: most pairs are told apart by their lengths alone.
+        let chars = |grams: &[u32]| if grams.is_empty() { 1 } else { grams.len() + 1 };
         let mut best: Option<(f32, usize, usize)> = None;
         for (pi, pk) in f.keys.iter().enumerate() {
+            let probe_chars = chars(&f.key_grams[pi]);
             for (ei, ek) in e.keys.iter().enumerate() {
+                let earlier_chars = chars(self.grams_of_key(*ek));
+                let shorter = probe_chars.min(earlier_chars);
+                if shorter < 2 || (probe_chars == earlier_chars && shorter < 3) {
+                    continue;
+                }
                 let ek = self.keys.name(*ek);
                 if let Some((s, _)) = names::keys_match(pk, ek) {
                     // The structured names (first keys) weigh a little more.
@@ -1167,11 +1393,7 @@ impl DedupIndex {
             }
         }
         for (ei, ek) in e.keys.iter().enumerate() {
-            let grams = ek
-                .checked_sub(1)
-                .and_then(|i| self.key_grams.get(i as usize))
-                .map_or(&[][..], |g| &g[..]);
-            if in_set(grams, &f.shingles) {
+            if in_set(self.grams_of_key(*ek), &f.shingles) {
                 return Subject::Match {
                     strength: 0.75,
                     probe: usize::MAX,
@@ -1194,7 +1416,20 @@ impl DedupIndex {
             self.move_report(report_id, case_id);
             return;
         }
-        let f = self.features(probe);
+        let f = self.featurizer.features(probe);
+        self.insert_with(report_id, case_id, probe, &f);
+    }
+
+    /// [`DedupIndex::insert`] for a prepared probe.
+    pub fn insert_prepared(&mut self, report_id: i64, case_id: i64, prepared: &PreparedProbe) {
+        if self.by_report.contains_key(&report_id) {
+            self.move_report(report_id, case_id);
+            return;
+        }
+        self.insert_with(report_id, case_id, &prepared.probe, &prepared.features);
+    }
+
+    fn insert_with(&mut self, report_id: i64, case_id: i64, probe: &DedupProbe, f: &ProbeFeatures) {
         let at = probe.received_at.timestamp();
         let cap = self.config.posting_cap.max(1);
         let idx = self.entries.len() as u32;
@@ -1219,12 +1454,9 @@ impl DedupIndex {
             self.key_grams.push(grams.into_boxed_slice());
         }
 
-        for (k, id) in f.keys.iter().zip(&keys) {
+        for (blocks, id) in f.key_blocks.iter().zip(&keys) {
             push_capped(self.by_key.entry(*id).or_default(), idx, cap);
-            let mut bgs = key_bigrams(k);
-            bgs.sort_unstable();
-            bgs.dedup();
-            for b in bgs {
+            for &b in blocks {
                 push_capped(self.by_key_bigram.entry(b).or_default(), idx, cap / 2);
             }
         }

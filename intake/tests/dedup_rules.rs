@@ -346,3 +346,40 @@ fn similar_names_of_different_brands_and_online_platforms_stay_apart() {
         subject_key("安邦在线学习平台")
     );
 }
+
+/// The split API (features prepared off the writer, then decide and insert on it) decides as the
+/// one-call API does, on a history that yields every kind of decision.
+#[test]
+fn prepared_probes_decide_as_plain_ones() {
+    let reports = [
+        probe(BAOGUO, None, &[Category::T4], Some("a@example.com"), 0),
+        probe(BAOGUO, None, &[Category::T4], Some("a@example.com"), 0),
+        probe(
+            BAOGUO,
+            Some("恒安职业技能陪训学校"),
+            &[Category::T4],
+            Some("b@example.com"),
+            2,
+        ),
+        probe(BAOGUO, None, &[Category::T4], Some("a@example.com"), 5),
+        probe(
+            "恒安培训学校收费8000元，比别家贵一倍。",
+            Some("恒安职业技能培训学校"),
+            &[Category::T5],
+            None,
+            200,
+        ),
+        probe("有个化工厂晚上偷偷排放废气。", None, &[], None, 201),
+    ];
+    let mut plain = DedupIndex::new();
+    let mut split = DedupIndex::new();
+    let featurizer = split.featurizer();
+    for (i, p) in reports.iter().enumerate() {
+        let prepared = featurizer.prepare(p.clone());
+        let decision = plain.decide(p);
+        assert_eq!(split.decide_prepared(&prepared), decision, "report {i}");
+        let case_id = decision.case_id().unwrap_or(i as i64 + 100);
+        plain.insert(i as i64 + 1, case_id, p);
+        split.insert_prepared(i as i64 + 1, case_id, &prepared);
+    }
+}

@@ -2,8 +2,8 @@
 //!
 //! Written here rather than taken from a crate: what is needed is ~60 lines (a seeded family of
 //! multiply–shift hashes over 32-bit shingle hashes, and band keys), the signature must be cheap
-//! enough to compute twice per report inside a writer task (decide, then insert), and the index must
-//! own its buckets so that it can cap them by recency and evict old reports — which the general
+//! enough to compute for every report (once, before the writer: `Featurizer::prepare`), and the
+//! index must own its buckets so that it can cap them by recency and evict old reports — which the general
 //! crates do not offer. The one measured (gaoya) did ~9,300 signatures/s per core, too slow for a
 //! 1M-report rebuild at start-up, and its candidates still need exact verification; ours are verified
 //! with exact Jaccard on the stored shingle sets anyway.
@@ -58,6 +58,7 @@ pub(crate) fn jaccard(a: &[u32], b: &[u32]) -> f32 {
 }
 
 /// Size of the intersection of two sorted sets.
+#[cfg(test)]
 pub(crate) fn intersection(a: &[u32], b: &[u32]) -> usize {
     let (mut i, mut j, mut n) = (0, 0, 0);
     while i < a.len() && j < b.len() {
@@ -75,6 +76,7 @@ pub(crate) fn intersection(a: &[u32], b: &[u32]) -> usize {
 }
 
 /// The seeded hash family.
+#[derive(Debug)]
 pub(crate) struct MinHasher {
     a: [u64; K],
     b: [u64; K],
