@@ -85,7 +85,12 @@ impl App {
                 .fetch_add(1, Ordering::Relaxed);
         })?;
         let analysis = self.pipeline.analyze(&envelope, category_hints);
-        let staged = crate::ingest::stage(&envelope, &analysis, self.store.identity());
+        let staged = crate::ingest::stage(
+            &envelope,
+            &analysis,
+            self.store.identity(),
+            self.ingest.featurizer(),
+        );
         Ok(Submission {
             envelope,
             analysis,

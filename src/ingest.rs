@@ -7,7 +7,7 @@
 
 use crate::pipeline::Analysis;
 use crate::store::{BatchItem, CaseLink, NewCase, Store, StoredReport, SubjectRef};
-use intake::dedup::{DedupDecision, DedupIndex, DedupProbe};
+use intake::dedup::{DedupDecision, DedupIndex, DedupProbe, Featurizer, PreparedProbe};
 use intake::Envelope;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -64,8 +64,8 @@ pub struct Submission {
 /// The part of the writer's work on a report that needs no history: done on the channel's
 /// thread (in parallel) so that the single writer only decides and stores.
 pub struct Staged {
-    /// The duplicate stage's view of the report.
-    probe: DedupProbe,
+    /// The duplicate stage's view of the report, with its features.
+    probe: PreparedProbe,
     /// The subject's record, when the report names a subject with a distinctive core.
     subject: Option<SubjectRef>,
     /// The decisions other than the duplicate one, serialized (see [`decisions_json`]).
@@ -81,11 +81,16 @@ struct DecisionParts {
 }
 
 /// Works out what the writer needs of a report (see [`Staged`]).
-pub fn stage(envelope: &Envelope, analysis: &Analysis, keys: &crate::identity::Keyring) -> Staged {
+pub fn stage(
+    envelope: &Envelope,
+    analysis: &Analysis,
+    keys: &crate::identity::Keyring,
+    featurizer: &Featurizer,
+) -> Staged {
     let probe = probe_for(envelope, analysis, keys);
     Staged {
         subject: subject_ref(analysis, &probe),
-        probe,
+        probe: featurizer.prepare(probe),
         decisions: DecisionParts {
             deadlines: json(&analysis.deadlines),
             extraction: json(&analysis.extraction),
@@ -142,6 +147,7 @@ struct Queued {
 pub struct Ingest {
     queue: mpsc::Sender<Queued>,
     dedup: Arc<RwLock<DedupIndex>>,
+    featurizer: Featurizer,
     /// Woken after each commit (the search indexer listens).
     pub committed: Arc<Notify>,
 }
@@ -154,7 +160,10 @@ impl Ingest {
         max_batch: usize,
         home: Option<String>,
     ) -> anyhow::Result<Ingest> {
-        let dedup = Arc::new(RwLock::new(rebuild_dedup(&store).await?));
+        let dedup = rebuild_dedup(&store).await?;
+        // Features suit any index (a rebuilt one too): one featurizer serves for good.
+        let featurizer = dedup.featurizer();
+        let dedup = Arc::new(RwLock::new(dedup));
         let (queue, rx) = mpsc::channel(max_batch * 4);
         let committed = Arc::new(Notify::new());
         let conflicts = Conflicts {
@@ -173,6 +182,7 @@ impl Ingest {
         Ok(Ingest {
             queue,
             dedup,
+            featurizer,
             committed,
         })
     }
@@ -196,6 +206,11 @@ impl Ingest {
     /// The duplicate index (read-only use: previews).
     pub fn dedup(&self) -> &Arc<RwLock<DedupIndex>> {
         &self.dedup
+    }
+
+    /// Computes a probe's features for the duplicate stage (see [`stage`]).
+    pub fn featurizer(&self) -> &Featurizer {
+        &self.featurizer
     }
 }
 
@@ -610,8 +625,12 @@ async fn decide_batch(
         }
         first_of_key.insert(key, i);
         let s = &mut q.submission;
-        let probe = &s.staged.probe;
-        let mut decision = dedup.read().expect("not poisoned").decide(probe);
+        let prepared = &s.staged.probe;
+        let probe = prepared.probe();
+        let mut decision = dedup
+            .read()
+            .expect("not poisoned")
+            .decide_prepared(prepared);
         // Nothing is dropped on a resemblance: only the very same content (the same fingerprint)
         // is the same message; a near-identical text is stored, joined to the matter's case.
         if let DedupDecision::SameMessage {
@@ -693,7 +712,7 @@ async fn decide_batch(
         dedup
             .write()
             .expect("not poisoned")
-            .insert(report_id, case_id, probe);
+            .insert_prepared(report_id, case_id, prepared);
         let exclusions = excluded_by(store, conflicts, s, &case, &items, in_flight)
             .await?
             .into_iter()
@@ -870,7 +889,7 @@ mod tests {
         let envelope = Envelope::parse(wire).expect("a valid envelope");
         let analysis = pipeline.analyze(&envelope, &[]);
         let keys = crate::identity::Keyring::generate_ephemeral();
-        let staged = stage(&envelope, &analysis, &keys);
+        let staged = stage(&envelope, &analysis, &keys, &DedupIndex::new().featurizer());
         let decision = DedupDecision::New {
             subject_key: Some("恒通".into()),
             related: Vec::new(),
@@ -901,7 +920,7 @@ mod tests {
             serde_json::to_string(&joined).unwrap()
         );
         assert_eq!(
-            staged.probe.reporter_key.as_deref(),
+            staged.probe.probe().reporter_key.as_deref(),
             Some(keys.blind("13800000000").as_str())
         );
         assert_eq!(staged.subject.map(|s| s.key).as_deref(), Some("恒通"));
