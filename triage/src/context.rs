@@ -372,6 +372,34 @@ impl Cues {
             .map_or(after_break, |(i, _)| after_break + i)
     }
 
+    /// An organisation suffix lies in the clause after byte `end`. Most clauses hold none: the
+    /// clause's character limit is worked out only when one lies before the next break.
+    fn org_in_clause_after(&self, text: &str, end: usize, first_break: usize) -> bool {
+        let next_break = self
+            .breaks
+            .get(first_break)
+            .map_or(text.len(), |&(s, _)| s as usize);
+        any_within(&self.org, end, next_break)
+            && any_within(
+                &self.org,
+                end,
+                self.clause_after_end(text, end, first_break),
+            )
+    }
+
+    /// A reporter phrase lies in the clause before byte `start` (same shortcut).
+    fn reporter_in_clause_before(&self, text: &str, start: usize, first_break: usize) -> bool {
+        let after_break = self.breaks[..first_break]
+            .last()
+            .map_or(0, |&(_, e)| e as usize);
+        any_within(&self.reporter, after_break, start)
+            && any_within(
+                &self.reporter,
+                self.clause_before_start(text, start, first_break),
+                start,
+            )
+    }
+
     /// The context of `text[start..end]`; `text` is the text given to [`Cues::fill`].
     pub fn context(&self, text: &str, start: usize, end: usize) -> Ctx {
         let before = text.get(..start).unwrap_or("");
@@ -396,16 +424,8 @@ impl Cues {
                 .iter()
                 .take_while(|&&(s, _)| (s as usize) < end)
                 .count();
-        let org_follows = any_within(
-            &self.org,
-            end,
-            self.clause_after_end(text, end, break_from_end),
-        );
-        let reporter_clause = any_within(
-            &self.reporter,
-            self.clause_before_start(text, start, break_from_start),
-            start,
-        );
+        let org_follows = self.org_in_clause_after(text, end, break_from_end);
+        let reporter_clause = self.reporter_in_clause_before(text, start, break_from_start);
         let org_precedes = matches!(prev, Some('（' | '('))
             && prev.is_some_and(|p| self.has(start - p.len_utf8(), AT_ORG_END));
         Ctx {

@@ -123,13 +123,19 @@ struct Occ {
     start: usize,
     end: usize,
     name: u32,
-    readings: Vec<Weighed>,
+    /// Its readings: a range of the one buffer that holds every occurrence's (one allocation
+    /// per report instead of one per occurrence).
+    readings: std::ops::Range<u32>,
     factor: f32,
 }
 
 impl Occ {
     fn len(&self) -> usize {
         self.end - self.start
+    }
+
+    fn readings<'w>(&self, weighed: &'w [Weighed]) -> &'w [Weighed] {
+        &weighed[self.readings.start as usize..self.readings.end as usize]
     }
 }
 
@@ -182,7 +188,8 @@ fn equal_range(sorted: &[u32], pos: usize) -> std::ops::Range<usize> {
     a..b
 }
 
-/// Scans one source and returns the occurrences that count.
+/// Scans one source and returns the occurrences that count; their readings are appended to
+/// `weighed`.
 ///
 /// `subject_at` is where the subject's name lies in `text`: for the text, its span when the name
 /// appears there; for the subject's name itself, the whole name. `mirrored` is true when the
@@ -194,15 +201,17 @@ fn scan(
     source: Source,
     subject_at: Option<(usize, usize)>,
     mirrored: bool,
+    weighed: &mut Vec<Weighed>,
 ) -> Vec<Occ> {
     SCRATCH.with(|sc| match sc.try_borrow_mut() {
-        Ok(mut sc) => scan_with(g, text, source, subject_at, mirrored, &mut sc),
+        Ok(mut sc) => scan_with(g, text, source, subject_at, mirrored, weighed, &mut sc),
         Err(_) => scan_with(
             g,
             text,
             source,
             subject_at,
             mirrored,
+            weighed,
             &mut Scratch::default(),
         ),
     })
@@ -214,6 +223,7 @@ fn scan_with(
     source: Source,
     subject_at: Option<(usize, usize)>,
     mirrored: bool,
+    weighed: &mut Vec<Weighed>,
     sc: &mut Scratch,
 ) -> Vec<Occ> {
     let Scratch {
@@ -392,12 +402,14 @@ fn scan_with(
         if ctx.reporter_clause && !attached {
             factor *= 0.4;
         }
+        let from = weighed.len() as u32;
+        weighed.extend_from_slice(kept);
         occs.push(Occ {
             source,
             start: r.start,
             end: r.end,
             name: r.name,
-            readings: kept.to_vec(),
+            readings: from..weighed.len() as u32,
             factor,
         });
     }
@@ -461,6 +473,7 @@ pub(crate) fn locate(
             input.text.find(n).map(|s| (s, s + n.len()))
         });
     let mut occs: Vec<Occ> = Vec::new();
+    let mut weighed: Vec<Weighed> = Vec::new();
     let mut sources: Vec<(Source, &str)> = Vec::new();
     if let Some(a) = input.subject_address {
         sources.push((Source::SubjectAddress, a));
@@ -478,7 +491,7 @@ pub(crate) fn locate(
             Source::SubjectName => Some((0, s.len())),
             _ => None,
         };
-        occs.extend(scan(g, s, *src, at, subject_at.is_some()));
+        occs.extend(scan(g, s, *src, at, subject_at.is_some(), &mut weighed));
     }
     let source_text = |src: Source| {
         sources
@@ -495,7 +508,7 @@ pub(crate) fn locate(
     let strong_prefs: Vec<u32> = occs
         .iter()
         .flat_map(|o| {
-            o.readings
+            o.readings(&weighed)
                 .iter()
                 .filter(|r| !r.needs_corroboration)
                 .map(|r| r.div)
@@ -505,31 +518,43 @@ pub(crate) fn locate(
                 .or_else(|| g.ancestor(d, Level::Province))
         })
         .collect();
+    let corroborated = |r: &Weighed| {
+        let code = &g.division(r.div).code;
+        let by_phone = phone_region.is_some_and(|p| within(code, p) || within(p, code));
+        let by_home = home_region.is_some_and(|h| within(code, h));
+        let by_other = strong_prefs.iter().any(|&p| g.contains(p, r.div));
+        by_phone || by_home || by_other
+    };
+    // The readings kept are moved down in place: occurrences' ranges come in buffer order.
+    let mut kept_to = 0u32;
     for o in occs.iter_mut() {
-        o.readings.retain(|r| {
-            if !r.needs_corroboration {
-                return true;
-            }
-            let code = &g.division(r.div).code;
-            let by_phone = phone_region.is_some_and(|p| within(code, p) || within(p, code));
-            let by_home = home_region.is_some_and(|h| within(code, h));
-            let by_other = strong_prefs.iter().any(|&p| g.contains(p, r.div));
-            by_phone || by_home || by_other
-        });
-        // Corroborated: as good as a cued short name.
-        for r in o.readings.iter_mut() {
+        let from = kept_to;
+        for i in o.readings.clone() {
+            let mut r = weighed[i as usize];
             if r.needs_corroboration {
+                if !corroborated(&r) {
+                    continue;
+                }
+                // Corroborated: as good as a cued short name.
                 r.needs_corroboration = false;
                 r.weight = SHORT_CUED;
             }
+            weighed[kept_to as usize] = r;
+            kept_to += 1;
         }
+        o.readings = from..kept_to;
     }
+    weighed.truncate(kept_to as usize);
     occs.retain(|o| !o.readings.is_empty());
 
     // Candidate counties and their scores.
     let mut counties: Vec<u32> = occs
         .iter()
-        .flat_map(|o| o.readings.iter().filter_map(|r| g.county_of(r.div)))
+        .flat_map(|o| {
+            o.readings(&weighed)
+                .iter()
+                .filter_map(|r| g.county_of(r.div))
+        })
         .collect();
     counties.sort_unstable();
     counties.dedup();
@@ -552,7 +577,7 @@ pub(crate) fn locate(
     for (k, o) in occs.iter().enumerate() {
         rel.iter_mut().for_each(|r| *r = 0.0);
         upper.clear();
-        for r in &o.readings {
+        for r in o.readings(&weighed) {
             if let Some(c) = g.county_of(r.div) {
                 if let Ok(ci) = counties.binary_search(&c) {
                     rel[ci] = rel[ci].max(r.weight);
@@ -743,12 +768,12 @@ pub(crate) fn locate(
     for &k in support {
         let o = &occs[k];
         let src = source_text(o.source);
-        let reading = o
-            .readings
+        let readings = o.readings(&weighed);
+        let reading = readings
             .iter()
             .find(|r| g.county_of(r.div) == Some(county))
-            .or_else(|| o.readings.iter().find(|r| g.contains(r.div, county)))
-            .or(o.readings.first());
+            .or_else(|| readings.iter().find(|r| g.contains(r.div, county)))
+            .or(readings.first());
         if let Some(r) = reading {
             let d = g.division(r.div);
             if d.level == Level::Township && d.parent == Some(county) && township.is_none() {

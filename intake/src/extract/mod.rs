@@ -563,25 +563,23 @@ impl Extractor {
     fn fee(&self, text: &str, cues: &[usize]) -> Option<(usize, usize)> {
         let fr = self.c.fee.as_ref()?;
         for &ce in cues {
-            let Some(rest) = text.get(ce..) else { continue };
-            for (gap, (off, ch)) in rest.char_indices().take(13).enumerate() {
-                if !(ch.is_ascii_digit() || chinese_digit(ch).is_some() || ch == '十') {
-                    continue;
+            if !text.is_char_boundary(ce) {
+                continue;
+            }
+            let Some((gap, start)) = amount_start_after(text, ce) else {
+                continue;
+            };
+            if let Some((value, end, yuan_word)) = parse_amount(text, start) {
+                let near = gap <= 2
+                    && text[ce..start]
+                        .chars()
+                        .all(|g| "了的为是约近:：“”\" ".contains(g));
+                if value >= fr.min_yuan as f64
+                    && value <= 1_000_000.0
+                    && (near || (yuan_word && gap <= 12))
+                {
+                    return Some((start, end));
                 }
-                let start = ce + off;
-                if let Some((value, end, yuan_word)) = parse_amount(text, start) {
-                    let near = gap <= 2
-                        && text[ce..start]
-                            .chars()
-                            .all(|g| "了的为是约近:：“”\" ".contains(g));
-                    if value >= fr.min_yuan as f64
-                        && value <= 1_000_000.0
-                        && (near || (yuan_word && gap <= 12))
-                    {
-                        return Some((start, end));
-                    }
-                }
-                break;
             }
         }
         None
@@ -797,6 +795,39 @@ impl rules::Rule {
     }
 }
 
+/// Characters after a fee cue searched for the start of an amount.
+const FEE_CUE_REACH: usize = 13;
+
+/// The first character of the [`FEE_CUE_REACH`] after byte `from` (a character boundary) that can
+/// begin an amount — an ASCII digit, 一…九, 两 or 十 — as (characters skipped, byte offset).
+/// Read byte-wise: the Chinese digits all lie in U+4000–U+5FFF (UTF-8 leads E4, E5), so only those
+/// characters are decoded.
+fn amount_start_after(text: &str, from: usize) -> Option<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let mut at = from;
+    for gap in 0..FEE_CUE_REACH {
+        let &lead = bytes.get(at)?;
+        let can_begin = match lead {
+            b'0'..=b'9' => true,
+            0xe4 | 0xe5 => text[at..]
+                .chars()
+                .next()
+                .is_some_and(|c| chinese_digit(c).is_some() || c == '十'),
+            _ => false,
+        };
+        if can_begin {
+            return Some((gap, at));
+        }
+        at += match lead {
+            0..=0x7f => 1,
+            0xc0..=0xdf => 2,
+            0xe0..=0xef => 3,
+            _ => 4,
+        };
+    }
+    None
+}
+
 fn chinese_digit(c: char) -> Option<u64> {
     Some(match c {
         '一' => 1,
@@ -847,12 +878,6 @@ fn parse_amount(text: &str, start: usize) -> Option<(f64, usize, bool)> {
         num_end = i + ch.len_utf8();
         it.next();
     }
-    let num = &rest[..num_end];
-    let base: f64 = if chinese {
-        chinese_number(num) as f64
-    } else {
-        num.parse().ok()?
-    };
     let mut pos = num_end;
     let mut unit = 1.0;
     let mut had_unit = false;
@@ -863,9 +888,16 @@ fn parse_amount(text: &str, start: usize) -> Option<(f64, usize, bool)> {
             pos += ch.len_utf8();
         }
     }
+    // A Chinese number counts only with its unit (八千, not 一家): checked before it is read.
     if chinese && !had_unit {
         return None;
     }
+    let num = &rest[..num_end];
+    let base: f64 = if chinese {
+        chinese_number(num) as f64
+    } else {
+        num.parse().ok()?
+    };
     if rest[pos..].starts_with('多') {
         pos += '多'.len_utf8();
     }
