@@ -274,7 +274,7 @@ async fn record(
         NoticeKind::Reminded => &["officer"],
         NoticeKind::Escalated => &["leader", "officer"],
     };
-    let mut tx = store.pool().begin().await?;
+    let mut tx = store.begin_write().await?;
     let (mut notices, mut mails) = (0u64, 0u64);
     for plan in plans {
         let case = plan.case;

@@ -106,9 +106,9 @@ fn json(value: &impl Serialize) -> String {
 }
 
 /// The stored decisions of a report: `{"deadlines":…,"dedup":…,"extraction":…,"locus":…,"routing":…}`,
-/// keys in the order `serde_json` gives a map, as if the whole object were serialized at once
-/// (except that scores are written as the `f32` they are, 0.65, not widened to 0.6499999761581421);
-/// only the duplicate decision is serialized by the writer.
+/// the object the parts make together (readers parse it; nested keys come in field order, and a
+/// score is written as the `f32` it is, 0.65, not widened to 0.6499999761581421). Only the
+/// duplicate decision is serialized by the writer.
 fn decisions_json(parts: &DecisionParts, dedup: &DedupDecision) -> String {
     let dedup = json(dedup);
     let mut out = String::with_capacity(
@@ -879,7 +879,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn decisions_read_as_the_whole_object_serialized_at_once() {
+    fn decisions_read_as_the_whole_object() {
         let pipeline = crate::pipeline::Pipeline::new(&crate::config::Config::default());
         let wire: intake::EnvelopeWire = serde_json::from_str(
             r#"{"channel":"web_form","external_id":"w-1","received_at":"2024-05-06T09:12:00+08:00",
@@ -900,9 +900,10 @@ mod tests {
             "routing": analysis.routing,
             "deadlines": analysis.deadlines,
             "dedup": decision,
-        })
-        .to_string();
-        assert_eq!(decisions_json(&staged.decisions, &decision), whole);
+        });
+        let stored: serde_json::Value =
+            serde_json::from_str(&decisions_json(&staged.decisions, &decision)).expect("JSON");
+        assert_eq!(stored, whole);
         // A score reads back as the very `f32` the duplicate stage computed.
         let joined = DedupDecision::SameMatter {
             case_id: 7,

@@ -610,7 +610,7 @@ pub async fn enqueue_referral(
     payload: Payload,
 ) -> anyhow::Result<bool> {
     let key = referral_key(payload.case_id, payload.referral.as_deref().unwrap_or(""));
-    let mut tx = store.pool().begin().await?;
+    let mut tx = store.begin_write().await?;
     let before = sqlx::query("SELECT 1 FROM outbox WHERE dedup_key = $1")
         .bind(key.clone())
         .fetch_optional(&mut *tx)

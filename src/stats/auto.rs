@@ -75,7 +75,7 @@ pub async fn run_due(
             .filter(|(_, _, j, _)| j == jurisdiction)
             .map(|(id, name, _, email)| (*id, name.clone(), email.clone()))
             .collect();
-        let mut tx = store.pool().begin().await?;
+        let mut tx = store.begin_write().await?;
         let claimed = sqlx::query(
             "INSERT INTO counters (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
         )

@@ -256,7 +256,7 @@ impl Store {
     /// Nothing is visible, and nothing may be acknowledged, before this returns `Ok`.
     pub async fn commit_batch(&self, items: &[BatchItem]) -> anyhow::Result<Vec<StoredReport>> {
         let now = now_text();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
 
         // Case numbers: one counter per year of receipt, advanced once per batch.
         let mut per_year: BTreeMap<i32, i64> = BTreeMap::new();

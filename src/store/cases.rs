@@ -42,7 +42,7 @@ impl Store {
             ));
         }
         let now = now_text();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         for id in [from, into] {
             let row = sqlx::query("SELECT state FROM cases WHERE id = $1")
                 .bind(id)
@@ -122,7 +122,7 @@ impl Store {
         }
         let now = now_text();
         let new_case_id = self.next_case_id().await?;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let case = sqlx::query("SELECT state, report_count FROM cases WHERE id = $1")
             .bind(case_id)
             .fetch_optional(&mut *tx)
@@ -365,7 +365,7 @@ impl Store {
     ) -> Result<i64, StepApplyError> {
         use crate::casework::Step;
         let now = now_text();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query("SELECT state, version, deadlines FROM cases WHERE id = $1")
             .bind(case_id)
             .fetch_optional(&mut *tx)

@@ -84,7 +84,7 @@ impl Store {
             .await?
             .with_context(|| format!("no user named {user_name:?}"))?;
         let user = user_from_row(&row)?;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         for alias in aliases {
             sqlx::query(
                 "INSERT INTO user_aliases (user_id, alias) VALUES ($1, $2) ON CONFLICT (user_id, alias) DO NOTHING",
@@ -101,7 +101,7 @@ impl Store {
 
     /// Records exclusions (each once per case and user) with a `case.exclusion` event each.
     pub async fn add_exclusions(&self, exclusions: &[Exclusion]) -> anyhow::Result<usize> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let added = insert_exclusions(&mut tx, exclusions, &now_text()).await?;
         tx.commit().await?;
         Ok(added)

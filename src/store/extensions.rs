@@ -86,7 +86,7 @@ impl Store {
         actor: &str,
     ) -> Result<i64, ExtensionError> {
         let now = now_text();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let state: String = sqlx::query("SELECT state FROM cases WHERE id = $1")
             .bind(case_id)
             .fetch_optional(&mut *tx)
@@ -151,7 +151,7 @@ impl Store {
         actor: &str,
     ) -> Result<serde_json::Value, ExtensionError> {
         let now = now_text();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let request = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM extensions WHERE case_id = $1 AND n = $2"
         ))

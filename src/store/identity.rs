@@ -266,7 +266,7 @@ impl Store {
                 let rows = query.fetch_all(self.pool()).await?;
                 let Some(last) = rows.last() else { break };
                 after = last.try_get("pk_")?;
-                let mut tx = self.pool().begin().await?;
+                let mut tx = self.begin_write().await?;
                 for row in &rows {
                     let rk = row_key(row, t.row_key);
                     let old = key_id_of(row);

@@ -149,7 +149,7 @@ impl Store {
         files: &[Attachment],
         form_token: Option<&str>,
     ) -> anyhow::Result<Option<i64>> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let now = now_text();
         if let Some(token) = form_token {
             let taken = sqlx::query(

@@ -222,8 +222,13 @@ fn copies_across_batches_in_flight_get_the_first_reports_answer() {
         let answers: Vec<(usize, &'static str, u16, Value)> = std::thread::scope(|scope| {
             let mut handles = Vec::new();
             for (i, body) in originals.iter().enumerate() {
-                let same_message = body.replace(&format!("flight-{i}\""), &format!("flight-copy-{i}\""));
-                for (what, body) in [("first", body.clone()), ("resend", body.clone()), ("copy", same_message)] {
+                let same_message =
+                    body.replace(&format!("flight-{i}\""), &format!("flight-copy-{i}\""));
+                for (what, body) in [
+                    ("first", body.clone()),
+                    ("resend", body.clone()),
+                    ("copy", same_message),
+                ] {
                     let (url, token) = (url.clone(), token.clone());
                     handles.push(scope.spawn(move || {
                         let (status, value) = post(&Client::new(), &url, Some(&token), &body);
@@ -245,9 +250,16 @@ fn copies_across_batches_in_flight_get_the_first_reports_answer() {
             // Whichever arrived first is the one stored; the others answer 200 with it.
             let mut statuses = [s1, s2, s3];
             statuses.sort();
-            assert_eq!(statuses, [200, 200, 201], "{backend:?} #{i}: {a1} {a2} {a3}");
+            assert_eq!(
+                statuses,
+                [200, 200, 201],
+                "{backend:?} #{i}: {a1} {a2} {a3}"
+            );
             for a in [&a2, &a3] {
-                assert_eq!(a["report_id"], a1["report_id"], "{backend:?} #{i}: {a1} {a}");
+                assert_eq!(
+                    a["report_id"], a1["report_id"],
+                    "{backend:?} #{i}: {a1} {a}"
+                );
                 assert_eq!(a["case_no"], a1["case_no"], "{backend:?} #{i}: {a1} {a}");
                 assert!(a["case_no"].as_str().is_some_and(|n| !n.is_empty()), "{a}");
             }
