@@ -626,7 +626,6 @@ async fn decide_batch(
         first_of_key.insert(key, i);
         let s = &mut q.submission;
         let prepared = &s.staged.probe;
-        let probe = prepared.probe();
         let mut decision = dedup
             .read()
             .expect("not poisoned")
@@ -648,14 +647,9 @@ async fn decide_batch(
                     store.subject_key_of(*report_id).await?,
                 ),
             };
-            let subjects_differ = match (&s.analysis.extraction.subject_name, earlier_key) {
-                (Some(name), Some(earlier_key)) => {
-                    let key = intake::dedup::subject_key_in(
-                        &intake::normalize_text(name),
-                        &probe.place_names,
-                    );
-                    !key.is_empty() && key != earlier_key
-                }
+            // The subject record's key is the one a named subject gets (none when empty).
+            let subjects_differ = match (&s.staged.subject, earlier_key) {
+                (Some(subject), Some(earlier_key)) => subject.key != earlier_key,
                 _ => false,
             };
             if earlier.as_deref() != Some(s.analysis.fingerprint.as_str()) && subjects_differ {

@@ -9,34 +9,8 @@ use intake::{normalize_text, Category, Envelope, SubjectKind};
 use std::time::Instant;
 use triage::{Gazetteer, Level, LocateInput, PhoneRegions, Triage, TriageConfig};
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // xorshift64*
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
-const FILLER: &[&str] = &[
-    "来电人反映，",
-    "有一家培训学校没有实操场地，",
-    "讲课老师没有特种作业操作证，",
-    "考试时监考人员离开考场，",
-    "收费明显高于市场价格，",
-    "企业安全培训记录都是事后补签的，",
-    "要求相关部门尽快核实处理。",
-    "我同事刘东方也在那里报名，",
-    "交通化工类企业问题较多，",
-    "老板说证正在办让先干着，",
-    "诉求：请相关部门依法查处。",
-    "那边的考点实操考试走过场，",
-];
+mod texts;
+use texts::{Rng, FILLER};
 
 /// CPU time of this thread in seconds (Linux `/proc`; `None` elsewhere). The machine may be shared,
 /// so reports/s per core is computed from CPU time, wall time shown too.
@@ -86,7 +60,7 @@ fn main() {
                     s.push_str(&d.name);
                 }
             }
-            s.push_str(FILLER[rng.below(FILLER.len())]);
+            s.push_str(rng.pick(FILLER));
         }
         texts.push(s.chars().take(500).collect::<String>());
     }

@@ -17,51 +17,29 @@ use serde_json::json;
 use std::io::{BufRead, Write};
 use triage::{Gazetteer, Level, LocateInput, Triage, TriageConfig};
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // xorshift64*
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
-        xs[self.below(xs.len())]
-    }
-}
+#[path = "../benches/texts/mod.rs"]
+mod texts;
+use texts::Rng;
 
 /// The locate bench's filler, then wording that exercises the other rules and cues.
-const FILLER: &[&str] = &[
-    "来电人反映，",
-    "有一家培训学校没有实操场地，",
-    "讲课老师没有特种作业操作证，",
-    "考试时监考人员离开考场，",
-    "收费明显高于市场价格，",
-    "企业安全培训记录都是事后补签的，",
-    "要求相关部门尽快核实处理。",
-    "我同事刘东方也在那里报名，",
-    "交通化工类企业问题较多，",
-    "老板说证正在办让先干着，",
-    "诉求：请相关部门依法查处。",
-    "那边的考点实操考试走过场，",
-    "交八千块钱包过，不用上课，",
-    "学费收了12000元，",
-    "网上有人卖假证，说可以查得到，",
-    "没有发现无证上岗的情况。",
-    "电焊工无证作业的问题已处理，",
-    "我是家住附近的工人，",
-    "那边有一家化工厂，",
-    "在那里附近有个考点，",
-    "報名後一直沒有上課，",
-    "ＡＢＣ培训中心１２３，",
-    "监考老师替考生答题，",
-    "在线学习平台刷课时，",
-    "工人没有经过三级安全教育就上岗，",
-];
+static FILLER: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
+    let more: &[&str] = &[
+        "交八千块钱包过，不用上课，",
+        "学费收了12000元，",
+        "网上有人卖假证，说可以查得到，",
+        "没有发现无证上岗的情况。",
+        "电焊工无证作业的问题已处理，",
+        "我是家住附近的工人，",
+        "那边有一家化工厂，",
+        "在那里附近有个考点，",
+        "報名後一直沒有上課，",
+        "ＡＢＣ培训中心１２３，",
+        "监考老师替考生答题，",
+        "在线学习平台刷课时，",
+        "工人没有经过三级安全教育就上岗，",
+    ];
+    texts::FILLER.iter().chain(more).copied().collect()
+});
 
 const BRANDS: &[&str] = &[
     "安达",
@@ -141,7 +119,7 @@ fn synthetic(g: &Gazetteer, rng: &mut Rng) -> serde_json::Value {
             )),
             _ => {}
         }
-        s.push_str(rng.pick(FILLER));
+        s.push_str(rng.pick(&FILLER));
     }
     let text: String = s.chars().take(target).collect();
     let channel = rng.pick(&["web_form", "hotline_12345", "hotline_12350", "email"]);
