@@ -569,6 +569,10 @@ fn acks_for(
 
 /// Resolves re-sends and runs the duplicate stage for a batch, in order, against the history,
 /// the batch itself and `in_flight` (the batch before, whose transaction may still be running).
+/// The data of a `report.received` event: where its decisions are (`Store::case_events` reads
+/// them from there).
+const RECEIVED_EVENT_DATA: &str = r#"{"decisions":"reports.decisions"}"#;
+
 async fn decide_batch(
     store: &Store,
     dedup: &RwLock<DedupIndex>,
@@ -713,7 +717,11 @@ async fn decide_batch(
             .map(|named| crate::store::exclusion(case_id, Some(report_id), named))
             .collect();
         let decisions = decisions_json(&s.staged.decisions, &decision);
-        let mut all_events = vec![("report.received".to_string(), decisions.clone())];
+        // The decisions are stored once, on the report's row; the event points there.
+        let mut all_events = vec![(
+            "report.received".to_string(),
+            RECEIVED_EVENT_DATA.to_string(),
+        )];
         all_events.extend(events);
         slots.push(Slot::Stored(items.len()));
         items.push(BatchItem {

@@ -138,38 +138,76 @@ async fn import_file(app: &Arc<App>, path: &PathBuf, summary: &mut Summary) -> a
     let reader = std::io::BufReader::new(file);
     let lines = reader.lines().enumerate();
     let app_for_prepare = app.clone();
-    let mut prepared = futures::stream::iter(lines)
-        .map(move |(index, line)| {
-            let app = app_for_prepare.clone();
-            tokio::task::spawn_blocking(move || {
-                let line = match line {
-                    Ok(l) => l,
-                    Err(e) => {
-                        return (
-                            index + 1,
-                            0,
-                            Some(Prepared::Rejected(format!("unreadable line: {e}"))),
-                        )
-                    }
-                };
-                let bytes = line.len() as u64 + 1;
-                if line.trim().is_empty() {
-                    return (index + 1, bytes, None);
-                }
-                let result = match serde_json::from_str::<EnvelopeWire>(&line) {
-                    Err(e) => Prepared::Rejected(format!("not a JSON envelope: {e}")),
-                    Ok(wire) => match app.prepare(wire, &[], "application/json", line) {
-                        Ok(s) => Prepared::Ready(Box::new(s)),
-                        Err(e) => Prepared::Rejected(e.to_string()),
-                    },
-                };
-                (index + 1, bytes, Some(result))
-            })
-        })
-        .buffered(256);
+    let mut prepared = prepare_in_chunks(lines, move |(index, line)| {
+        let line = match line {
+            Ok(l) => l,
+            Err(e) => {
+                return (
+                    index + 1,
+                    0,
+                    Some(Prepared::Rejected(format!("unreadable line: {e}"))),
+                )
+            }
+        };
+        let bytes = line.len() as u64 + 1;
+        if line.trim().is_empty() {
+            return (index + 1, bytes, None);
+        }
+        let result = match serde_json::from_str::<EnvelopeWire>(&line) {
+            Err(e) => Prepared::Rejected(format!("not a JSON envelope: {e}")),
+            Ok(wire) => match app_for_prepare.prepare(wire, &[], "application/json", line) {
+                Ok(s) => Prepared::Ready(Box::new(s)),
+                Err(e) => Prepared::Rejected(e.to_string()),
+            },
+        };
+        (index + 1, bytes, Some(result))
+    });
     store_all(app, &name, &mut prepared, &progress, summary).await?;
     progress.finish_and_clear();
     Ok(())
+}
+
+/// An item's number (line or row), its progress units, and what preparing it gave.
+type PreparedItem = (usize, u64, Option<Prepared>);
+
+/// Lines per blocking task: large enough that scheduling a task costs nothing next to its work.
+const PREPARE_CHUNK: usize = 128;
+
+/// Prepares items on a few blocking tasks, a chunk at a time, and yields them in input order.
+///
+/// As many chunks are in flight as there are cores, plus one so that a core never waits for the
+/// next chunk: a blocking task per item would start hundreds of threads, each with its own
+/// allocator heap (an import's memory tripled and the cores spent their time switching threads).
+fn prepare_in_chunks<T, I, F>(
+    items: I,
+    prepare: F,
+) -> impl futures::Stream<Item = Result<PreparedItem, tokio::task::JoinError>> + Unpin
+where
+    T: Send + 'static,
+    I: Iterator<Item = T>,
+    F: Fn(T) -> PreparedItem + Send + Sync + 'static,
+{
+    let prepare = Arc::new(prepare);
+    let in_flight = std::thread::available_parallelism().map_or(2, |n| n.get()) + 1;
+    let mut items = items.peekable();
+    let chunks = std::iter::from_fn(move || {
+        items.peek()?;
+        Some(items.by_ref().take(PREPARE_CHUNK).collect::<Vec<T>>())
+    });
+    futures::stream::iter(chunks)
+        .map(move |chunk| {
+            let prepare = prepare.clone();
+            tokio::task::spawn_blocking(move || {
+                chunk.into_iter().map(|item| prepare(item)).collect()
+            })
+        })
+        .buffered(in_flight)
+        .flat_map(|done: Result<Vec<PreparedItem>, _>| {
+            futures::stream::iter(match done {
+                Ok(items) => items.into_iter().map(Ok).collect::<Vec<_>>(),
+                Err(e) => vec![Err(e)],
+            })
+        })
 }
 
 /// Hands prepared items to the writer in order (row or line number, progress units, the item) and
@@ -182,8 +220,7 @@ async fn store_all<S>(
     summary: &mut Summary,
 ) -> anyhow::Result<()>
 where
-    S: futures::Stream<Item = Result<(usize, u64, Option<Prepared>), tokio::task::JoinError>>
-        + Unpin,
+    S: futures::Stream<Item = Result<PreparedItem, tokio::task::JoinError>> + Unpin,
 {
     let mut pending: VecDeque<Pending> = VecDeque::new();
     while let Some(joined) = prepared.next().await {
@@ -238,23 +275,18 @@ async fn import_orders(
     }
     let progress = ProgressBar::new(table.rows.len() as u64);
     let app_for_prepare = app.clone();
-    let mut prepared = futures::stream::iter(table.rows)
-        .map(move |row| {
-            let app = app_for_prepare.clone();
-            tokio::task::spawn_blocking(move || {
-                let result = match row.order {
-                    Err(reason) => Prepared::Rejected(reason),
-                    Ok(order) => {
-                        match app.prepare(order.into(), &[], "application/json", row.raw) {
-                            Ok(s) => Prepared::Ready(Box::new(s)),
-                            Err(e) => Prepared::Rejected(e.to_string()),
-                        }
-                    }
-                };
-                (row.number, 1, Some(result))
-            })
-        })
-        .buffered(64);
+    let mut prepared = prepare_in_chunks(table.rows.into_iter(), move |row| {
+        let result = match row.order {
+            Err(reason) => Prepared::Rejected(reason),
+            Ok(order) => {
+                match app_for_prepare.prepare(order.into(), &[], "application/json", row.raw) {
+                    Ok(s) => Prepared::Ready(Box::new(s)),
+                    Err(e) => Prepared::Rejected(e.to_string()),
+                }
+            }
+        };
+        (row.number, 1, Some(result))
+    });
     store_all(app, &name, &mut prepared, &progress, summary).await?;
     progress.finish_and_clear();
     Ok(())

@@ -1,6 +1,6 @@
 //! One batch of the group-commit writer: every row of every report in one transaction.
 
-use super::{now_text, Store};
+use super::{now_text, Backend, Store};
 use crate::identity::Column;
 use anyhow::Context;
 use intake::Envelope;
@@ -154,8 +154,10 @@ pub(super) fn bind_all<'q>(
     query
 }
 
-/// `INSERT INTO table (cols) VALUES ($1, $2), ($3, $4) …` for `rows` rows.
-fn insert_sql(table: &str, columns: &[&str], rows: usize) -> String {
+/// `INSERT INTO table (cols) VALUES ($1, $2), ($3, $4) …` for `rows` rows; on SQLite with
+/// anonymous `?` parameters, which SQLite binds by position: a numbered one is looked up by a
+/// linear scan of the statement's parameter names each time sqlx binds it.
+fn insert_sql(backend: Backend, table: &str, columns: &[&str], rows: usize) -> String {
     let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
     let mut n = 0;
     for r in 0..rows {
@@ -168,8 +170,13 @@ fn insert_sql(table: &str, columns: &[&str], rows: usize) -> String {
                 sql.push_str(", ");
             }
             n += 1;
-            sql.push('$');
-            sql.push_str(&n.to_string());
+            match backend {
+                Backend::Sqlite => sql.push('?'),
+                Backend::Postgres => {
+                    sql.push('$');
+                    sql.push_str(&n.to_string());
+                }
+            }
         }
         sql.push(')');
     }
@@ -224,6 +231,7 @@ pub(super) fn statement_sizes(rows: usize, columns: usize) -> Vec<usize> {
 }
 
 async fn insert_rows(
+    backend: Backend,
     tx: &mut sqlx::Transaction<'_, Any>,
     table: &str,
     columns: &[&str],
@@ -233,7 +241,7 @@ async fn insert_rows(
     let mut rows = rows.into_iter();
     for size in sizes {
         let chunk: Vec<Vec<Value>> = rows.by_ref().take(size).collect();
-        let sql = insert_sql(table, columns, chunk.len());
+        let sql = insert_sql(backend, table, columns, chunk.len());
         let query = bind_all(sqlx::query(&sql), chunk.into_iter().flatten().collect());
         query
             .execute(&mut **tx)
@@ -328,6 +336,7 @@ impl Store {
             }
         }
         insert_rows(
+            self.backend(),
             &mut tx,
             "cases",
             CASE_COLUMNS,
@@ -451,6 +460,7 @@ impl Store {
         }
 
         insert_rows(
+            self.backend(),
             &mut tx,
             "reports",
             &[
@@ -475,6 +485,7 @@ impl Store {
         )
         .await?;
         insert_rows(
+            self.backend(),
             &mut tx,
             "report_raw",
             &[
@@ -489,6 +500,7 @@ impl Store {
         .await?;
         for row in attachment_rows {
             insert_rows(
+                self.backend(),
                 &mut tx,
                 "attachments",
                 &[
@@ -505,6 +517,7 @@ impl Store {
             .await?;
         }
         insert_rows(
+            self.backend(),
             &mut tx,
             "reporters",
             &[
@@ -534,6 +547,7 @@ impl Store {
             })
             .collect();
         insert_rows(
+            self.backend(),
             &mut tx,
             "receipts",
             &["code_hash", "report_id", "case_id", "created_at"],
@@ -541,6 +555,7 @@ impl Store {
         )
         .await?;
         insert_rows(
+            self.backend(),
             &mut tx,
             "case_reports",
             &["report_id", "case_id", "link", "linked_at"],
@@ -548,6 +563,7 @@ impl Store {
         )
         .await?;
         insert_rows(
+            self.backend(),
             &mut tx,
             "events",
             &["at", "actor", "kind", "case_id", "report_id", "data"],
@@ -608,7 +624,7 @@ impl Store {
         for size in statement_sizes(rows.len(), columns.len()) {
             let chunk = &rows[start..start + size];
             start += size;
-            let mut sql = insert_sql("subjects", &columns, chunk.len());
+            let mut sql = insert_sql(self.backend(), "subjects", &columns, chunk.len());
             sql.push_str(
                 " ON CONFLICT (subject_key) DO UPDATE SET last_seen = excluded.last_seen, \
                  report_count = subjects.report_count + excluded.report_count",

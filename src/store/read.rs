@@ -286,16 +286,24 @@ impl Store {
 
     /// The events of a case, in order.
     pub async fn case_events(&self, case_id: i64) -> anyhow::Result<Vec<EventRow>> {
-        let rows = sqlx::query("SELECT seq, at, actor, kind, case_id, report_id, data FROM events WHERE case_id = $1 ORDER BY seq")
-            .bind(case_id)
-            .fetch_all(self.pool())
-            .await?;
+        // A `report.received` event points at its report's decisions (stored once, on the
+        // report's row, which never changes) instead of carrying a copy of them.
+        let rows = sqlx::query(
+            "SELECT e.seq, e.at, e.actor, e.kind, e.case_id, e.report_id, \
+             CASE WHEN e.kind = 'report.received' AND r.decisions IS NOT NULL THEN r.decisions \
+             ELSE e.data END AS data \
+             FROM events e LEFT JOIN reports r ON r.id = e.report_id \
+             WHERE e.case_id = $1 ORDER BY e.seq",
+        )
+        .bind(case_id)
+        .fetch_all(self.pool())
+        .await?;
         rows.iter().map(event_from_row).collect()
     }
 
     /// Where the events after `seq` point (at most `limit`), for the search projection: only
     /// the sequence, kind and ids, not the data, which the indexer would read and parse for nothing
-    /// (each `report.received` carries the report's whole decisions).
+    /// (older `report.received` events carry the report's whole decisions).
     pub async fn event_marks_after(&self, seq: i64, limit: i64) -> anyhow::Result<Vec<EventMark>> {
         let rows = sqlx::query(
             "SELECT seq, kind, case_id, report_id FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
