@@ -285,7 +285,9 @@ fn first_conversion_at(text: &str) -> Option<usize> {
         let (c, len) = match *rest {
             [] => return None,
             [lead @ 0..=0x7f, ..] => (u32::from(lead), 1),
-            [lead @ 0xc0..=0xdf, b1, ..] => ((u32::from(lead & 0x1f) << 6) | u32::from(b1 & 0x3f), 2),
+            [lead @ 0xc0..=0xdf, b1, ..] => {
+                ((u32::from(lead & 0x1f) << 6) | u32::from(b1 & 0x3f), 2)
+            }
             [lead @ 0xe0..=0xef, b1, b2, ..] => (
                 (u32::from(lead & 0x0f) << 12) | (u32::from(b1 & 0x3f) << 6) | u32::from(b2 & 0x3f),
                 3,
@@ -598,7 +600,11 @@ mod tests {
     fn first_conversion_reference(text: &str) -> Option<usize> {
         let words: Vec<String> = zhconv::tables::expand_table(zhconv::tables::ZH_HANS_TABLE)
             .map(|(from, _)| from)
-            .filter(|w| w.chars().next().is_some_and(|c| c as u32 >= 0x80 && c as u32 <= 0xffff))
+            .filter(|w| {
+                w.chars()
+                    .next()
+                    .is_some_and(|c| c as u32 >= 0x80 && c as u32 <= 0xffff)
+            })
             .collect();
         let first_of_longer = |c: char| {
             words
@@ -609,7 +615,10 @@ mod tests {
         for (i, c) in text.char_indices() {
             if c as u32 > 0xffff {
                 // Left to the converter from the character before when that one may begin a word.
-                return Some(prev.filter(|&(_, p)| first_of_longer(p)).map_or(i, |(j, _)| j));
+                return Some(
+                    prev.filter(|&(_, p)| first_of_longer(p))
+                        .map_or(i, |(j, _)| j),
+                );
             }
             let rest = &text[i..];
             let begins = words.iter().any(|w| {
@@ -632,7 +641,19 @@ mod tests {
         let words: Vec<String> = zhconv::tables::expand_table(zhconv::tables::ZH_HANS_TABLE)
             .map(|(from, _)| from)
             .collect();
-        let plain = ["鞍山市", "有一家", "培训", "学校", "，", "a1", "é", "（", "的", "干", "后"];
+        let plain = [
+            "鞍山市",
+            "有一家",
+            "培训",
+            "学校",
+            "，",
+            "a1",
+            "é",
+            "（",
+            "的",
+            "干",
+            "后",
+        ];
         let mut seed = 0x1234_5678_9abc_def0_u64;
         let mut next = |n: usize| {
             seed ^= seed << 13;
@@ -649,10 +670,18 @@ mod tests {
                     _ => t.push_str(plain[next(plain.len())]),
                 }
             }
-            assert_eq!(first_conversion_at(&t), first_conversion_reference(&t), "{t:?}");
+            assert_eq!(
+                first_conversion_at(&t),
+                first_conversion_reference(&t),
+                "{t:?}"
+            );
         }
         for t in ["", "abc", "鞍山市铁东区", "報名", "一釐", "a𠀀", "后来"] {
-            assert_eq!(first_conversion_at(t), first_conversion_reference(t), "{t:?}");
+            assert_eq!(
+                first_conversion_at(t),
+                first_conversion_reference(t),
+                "{t:?}"
+            );
         }
     }
 

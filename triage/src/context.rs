@@ -280,14 +280,17 @@ fn any_within(v: &[(u32, u32)], lo: usize, hi: usize) -> bool {
 impl Cues {
     /// Finds the cue words of `text` (buffers reused).
     pub fn fill(&mut self, text: &str) {
-        self.at.clear();
+        self.at.truncate(text.len() + 1);
         self.org.clear();
         self.reporter.clear();
         self.breaks.clear();
         if text.len() >= u32::MAX as usize {
+            self.at.clear();
             return;
         }
+        // Zeroed in one go (a resize from empty writes byte by byte).
         self.at.resize(text.len() + 1, 0);
+        self.at.fill(0);
         let Some((dfa, kinds)) = CUE_WORDS.as_ref() else {
             return;
         };

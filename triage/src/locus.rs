@@ -171,6 +171,8 @@ struct Scratch {
     cues: Cues,
     out: Vec<Weighed>,
     chained: Vec<Weighed>,
+    /// Per occurrence of the source scanned: whether it survives the overlap filter.
+    keep: Vec<bool>,
 }
 
 thread_local! {
@@ -188,7 +190,7 @@ fn equal_range(sorted: &[u32], pos: usize) -> std::ops::Range<usize> {
     a..b
 }
 
-/// Scans one source and returns the occurrences that count; their readings are appended to
+/// Scans one source and appends the occurrences that count to `occs`, their readings to
 /// `weighed`.
 ///
 /// `subject_at` is where the subject's name lies in `text`: for the text, its span when the name
@@ -202,9 +204,12 @@ fn scan(
     subject_at: Option<(usize, usize)>,
     mirrored: bool,
     weighed: &mut Vec<Weighed>,
-) -> Vec<Occ> {
+    occs: &mut Vec<Occ>,
+) {
     SCRATCH.with(|sc| match sc.try_borrow_mut() {
-        Ok(mut sc) => scan_with(g, text, source, subject_at, mirrored, weighed, &mut sc),
+        Ok(mut sc) => scan_with(
+            g, text, source, subject_at, mirrored, weighed, occs, &mut sc,
+        ),
         Err(_) => scan_with(
             g,
             text,
@@ -212,11 +217,13 @@ fn scan(
             subject_at,
             mirrored,
             weighed,
+            occs,
             &mut Scratch::default(),
         ),
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn scan_with(
     g: &Gazetteer,
     text: &str,
@@ -224,8 +231,9 @@ fn scan_with(
     subject_at: Option<(usize, usize)>,
     mirrored: bool,
     weighed: &mut Vec<Weighed>,
+    all_occs: &mut Vec<Occ>,
     sc: &mut Scratch,
-) -> Vec<Occ> {
+) {
     let Scratch {
         raw,
         ends,
@@ -236,10 +244,11 @@ fn scan_with(
         cues,
         out,
         chained,
+        keep,
     } = sc;
     g.find_all_into(text, raw);
     if raw.is_empty() {
-        return Vec::new();
+        return;
     }
     let raw: &[RawMatch] = raw;
     // Positions fit in 32 bits: texts are far shorter than 4 GiB.
@@ -263,7 +272,9 @@ fn scan_with(
     let ending_at = |pos: usize| equal_range(ends, pos);
     let starting_at = |pos: usize| &by_start[equal_range(starts, pos)];
     let mut cues_filled = false;
-    let mut occs: Vec<Occ> = Vec::new();
+    // This source's occurrences are pushed after those of the sources before.
+    let base = all_occs.len();
+    let occs = all_occs;
     let lenient = source.is_address() || source == Source::SubjectName;
     for (i, r) in raw.iter().enumerate() {
         // Neighbours: occurrences right before / right after (a space allowed).
@@ -416,19 +427,21 @@ fn scan_with(
     // Overlaps: a name inside a longer accepted name goes; of two crossing names the earlier stays.
     // `occs` come in order of end; a name that contains or crosses `a` from the left starts at
     // or before `a.start`, so it ends in `a.start + 1 ..= a.start + longest`.
-    let longest = occs.iter().map(Occ::len).max().unwrap_or(0);
-    let mut keep = vec![true; occs.len()];
-    for i in 0..occs.len() {
-        let a_start = occs[i].start;
-        let from = occs.partition_point(|o| o.end <= a_start);
-        for j in from..occs.len() {
-            if occs[j].end > a_start + longest {
+    let scanned = &occs[base..];
+    let longest = scanned.iter().map(Occ::len).max().unwrap_or(0);
+    keep.clear();
+    keep.resize(scanned.len(), true);
+    for i in 0..scanned.len() {
+        let a_start = scanned[i].start;
+        let from = scanned.partition_point(|o| o.end <= a_start);
+        for j in from..scanned.len() {
+            if scanned[j].end > a_start + longest {
                 break;
             }
             if i == j || !keep[j] {
                 continue;
             }
-            let (a, b) = (&occs[i], &occs[j]);
+            let (a, b) = (&scanned[i], &scanned[j]);
             let inside = b.start <= a.start && a.end <= b.end && b.len() > a.len();
             let crossing = b.start < a.start && a.start < b.end && b.end < a.end;
             if inside || crossing {
@@ -437,11 +450,11 @@ fn scan_with(
             }
         }
     }
-    occs.into_iter()
-        .zip(keep)
-        .filter(|(_, k)| *k)
-        .map(|(o, _)| o)
-        .collect()
+    let mut k = 0;
+    occs.retain(|_| {
+        k += 1;
+        k <= base || keep[k - 1 - base]
+    });
 }
 
 /// Normalizes a home / region code to its significant prefix (`210300` → `2103`, `210000` → `21`).
@@ -472,9 +485,9 @@ pub(crate) fn locate(
             // Where the subject's name (or its distinctive core) appears in the text.
             input.text.find(n).map(|s| (s, s + n.len()))
         });
-    let mut occs: Vec<Occ> = Vec::new();
-    let mut weighed: Vec<Weighed> = Vec::new();
-    let mut sources: Vec<(Source, &str)> = Vec::new();
+    let mut occs: Vec<Occ> = Vec::with_capacity(64);
+    let mut weighed: Vec<Weighed> = Vec::with_capacity(128);
+    let mut sources: Vec<(Source, &str)> = Vec::with_capacity(4);
     if let Some(a) = input.subject_address {
         sources.push((Source::SubjectAddress, a));
     }
@@ -491,7 +504,15 @@ pub(crate) fn locate(
             Source::SubjectName => Some((0, s.len())),
             _ => None,
         };
-        occs.extend(scan(g, s, *src, at, subject_at.is_some(), &mut weighed));
+        scan(
+            g,
+            s,
+            *src,
+            at,
+            subject_at.is_some(),
+            &mut weighed,
+            &mut occs,
+        );
     }
     let source_text = |src: Source| {
         sources
@@ -571,8 +592,9 @@ pub(crate) fn locate(
     let mut totals: Vec<f32> = vec![0.0; counties.len()];
     let mut rel: Vec<f32> = vec![0.0; counties.len()];
     // (county position, occurrence) in order of occurrence.
-    let mut support_all: Vec<(u32, u32)> = Vec::new();
-    let mut seen: FxHashMap<(u32, u8, u32), u32> = FxHashMap::default();
+    let mut support_all: Vec<(u32, u32)> = Vec::with_capacity(2 * occs.len());
+    let mut seen: FxHashMap<(u32, u8, u32), u32> =
+        FxHashMap::with_capacity_and_hasher(2 * occs.len(), Default::default());
     let mut upper: Vec<(u32, f32)> = Vec::new();
     for (k, o) in occs.iter().enumerate() {
         rel.iter_mut().for_each(|r| *r = 0.0);
