@@ -115,13 +115,11 @@ const UNLESS: u8 = u8::MAX;
 /// Reusable per-thread buffers: extraction allocates only for its result.
 #[derive(Default)]
 struct Scratch {
-    raw: Vec<(u32, u32, u32, u32, u32)>,
     masks: Vec<u16>,
     also: Vec<u16>,
     dead: Vec<bool>,
     complete: Vec<u32>,
-    /// Per rule, its index in `complete` (`u32::MAX` when incomplete).
-    rank: Vec<u32>,
+    /// Per rule, the hits of its `all` and `unless` terms, in the order found.
     groups: Vec<Vec<Hit>>,
     suffixes: Vec<(usize, usize, bool)>,
     stops: Vec<(usize, usize)>,
@@ -200,9 +198,12 @@ impl Extractor {
         let hint = envelope.subject.as_ref();
         let n_rules = c.rules.len();
 
-        // One pass of the automaton. Slot masks per rule are set on the way; the positions of
-        // rule terms are kept (`raw`) for the rules that turn out complete.
-        sc.raw.clear();
+        // One pass of the automaton. Slot masks per rule are set on the way, and each rule's
+        // hits kept for when it turns out complete.
+        sc.groups.resize_with(n_rules, Vec::new);
+        for g in &mut sc.groups {
+            g.clear();
+        }
         sc.masks.clear();
         sc.masks.resize(n_rules, 0);
         sc.also.clear();
@@ -247,11 +248,8 @@ impl Extractor {
         }
         // Complete rules: every slot seen, no `unless_text`. Only their hits are gathered.
         sc.complete.clear();
-        sc.rank.clear();
-        sc.rank.resize(n_rules, u32::MAX);
         for (i, r) in c.rules.iter().enumerate() {
             if !sc.dead[i] && sc.masks[i] == r.full_all && sc.also[i] == r.full_also {
-                sc.rank[i] = sc.complete.len() as u32;
                 sc.complete.push(i as u32);
             }
         }
@@ -459,17 +457,29 @@ impl Extractor {
     #[inline]
     fn on_match(&self, sc: &mut Scratch, pid: usize, bs: usize, be: usize, cs: u32, ce: u32) {
         let c = &self.c;
+        let (from, to) = (c.rule_uses_from[pid], c.rule_uses_from[pid + 1]);
+        let hit = |slot| Hit {
+            slot,
+            cs,
+            ce,
+            bs: bs as u32,
+            be: be as u32,
+        };
+        for &(rule, role) in &c.rule_uses[from as usize..to as usize] {
+            let r = rule as usize;
+            match role {
+                Role::All(s) => {
+                    sc.masks[r] |= 1 << s;
+                    sc.groups[r].push(hit(s));
+                }
+                Role::Also(s) => sc.also[r] |= 1 << s,
+                Role::UnlessText => sc.dead[r] = true,
+                Role::Unless => sc.groups[r].push(hit(UNLESS)),
+            }
+        }
         for u in &c.uses[pid] {
             match *u {
-                TermUse::Rule { rule, role } => {
-                    let r = rule as usize;
-                    match role {
-                        Role::All(s) => sc.masks[r] |= 1 << s,
-                        Role::Also(s) => sc.also[r] |= 1 << s,
-                        Role::UnlessText => sc.dead[r] = true,
-                        Role::Unless => {}
-                    }
-                }
+                TermUse::Rule { .. } => {}
                 TermUse::Suffix => sc.suffixes.push((bs, be, false)),
                 TermUse::EndOnly => sc.suffixes.push((bs, be, true)),
                 TermUse::Stop => sc.stops.push((bs, be)),
@@ -482,45 +492,11 @@ impl Extractor {
                 TermUse::ClauseBreak => sc.breaks.push(cs),
             }
         }
-        if c.has_rule_use[pid] {
-            sc.raw.push((pid as u32, bs as u32, be as u32, cs, ce));
-        }
     }
 
     /// Evaluates the complete rules over their hits; returns those that fire, in rule order.
     fn fire(&self, sc: &mut Scratch) -> Vec<Fired> {
         let c = &self.c;
-        // Gather the hits of the complete rules, one group per rule, in end order.
-        let n = sc.complete.len();
-        if sc.groups.len() < n {
-            sc.groups.resize_with(n, Vec::new);
-        }
-        for g in &mut sc.groups[..n] {
-            g.clear();
-        }
-        {
-            for &(pid, bs, be, cs, ce) in &sc.raw {
-                for u in &c.uses[pid as usize] {
-                    if let TermUse::Rule { rule, role } = *u {
-                        let slot = match role {
-                            Role::All(s) => s,
-                            Role::Unless => UNLESS,
-                            _ => continue,
-                        };
-                        let k = sc.rank[rule as usize];
-                        if k != u32::MAX {
-                            sc.groups[k as usize].push(Hit {
-                                slot,
-                                cs,
-                                ce,
-                                bs,
-                                be,
-                            });
-                        }
-                    }
-                }
-            }
-        }
         let mut out = Vec::new();
         let ctx = Ctx {
             sentence_ends: &sc.sentence_ends,
@@ -529,7 +505,9 @@ impl Extractor {
             breaks: &sc.breaks,
             negation: c.negation,
         };
-        for (k, group) in sc.groups[..n].iter_mut().enumerate() {
+        for &rule in &sc.complete {
+            let rule = rule as usize;
+            let group = &mut sc.groups[rule];
             // By start, the longest word first at one start (交钱 before 交). Terms are short,
             // so the end order is nearly the start order: insertion sort is linear in practice.
             let key = |h: &Hit| (h.bs, std::cmp::Reverse(h.be));
@@ -540,7 +518,6 @@ impl Extractor {
                     m -= 1;
                 }
             }
-            let rule = sc.complete[k] as usize;
             let r = &c.rules[rule];
             sc.all.clear();
             sc.unless.clear();
