@@ -15,6 +15,7 @@ use crate::zones::Zones;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
+use std::fmt::Write;
 
 /// What the locus stage is given.
 #[derive(Debug, Clone, Default)]
@@ -657,16 +658,21 @@ pub(crate) fn locate(
             .collect()
     };
 
-    let describe = |o: &Occ| -> String {
+    // `“words”(start–end)` in characters, the source named unless it is the text.
+    let describe_into = |o: &Occ, out: &mut String| {
         let src = source_text(o.source);
         let w = src.get(o.start..o.end).unwrap_or("");
         let s = chars_at(src, o.start);
         let e = s + w.chars().count();
-        if o.source == Source::Text {
-            format!("“{w}”({s}–{e})")
-        } else {
-            format!("{}“{w}”({s}–{e})", o.source.label())
+        if o.source != Source::Text {
+            out.push_str(o.source.label());
         }
+        let _ = write!(out, "“{w}”({s}–{e})");
+    };
+    let describe = |o: &Occ| -> String {
+        let mut out = String::new();
+        describe_into(o, &mut out);
+        out
     };
     let cand_line = |c: u32| {
         let code = g.division(c).code;
@@ -695,7 +701,6 @@ pub(crate) fn locate(
         .filter(|&i| best - scored[i].1 < TIE_MARGIN)
         .collect();
     if group.len() > 1 {
-        let names: Vec<String> = group.iter().map(|&i| g.short_path(scored[i].0)).collect();
         if let Some(p) = phone_region {
             let sub: Vec<usize> = group
                 .iter()
@@ -703,6 +708,7 @@ pub(crate) fn locate(
                 .filter(|&i| within(&g.division(scored[i].0).code, p))
                 .collect();
             if !sub.is_empty() && sub.len() < group.len() {
+                let names: Vec<String> = group.iter().map(|&i| g.short_path(scored[i].0)).collect();
                 let region = g
                     .lookup(p)
                     .map(|d| {
@@ -761,29 +767,31 @@ pub(crate) fn locate(
     let win = group[0];
     let (county, score) = (scored[win].0, scored[win].1);
     let support = &support_of(scored[win].2);
-    let words: Vec<String> = support
-        .iter()
-        .take(5)
-        .map(|&k| describe(&occs[k]))
-        .collect();
-    reasons.insert(
-        0,
-        format!(
-            "匹配{}，定位 {}（得分{:.1}）",
-            words.join("+"),
-            g.short_path(county),
-            score
-        ),
-    );
-    let losers: Vec<String> = scored
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| *i != win)
-        .take(4)
-        .map(|(_, (c, s, _))| format!("{}（{:.1}）", g.short_path(*c), s))
-        .collect();
+    // The reasons are written straight into their strings (no string per word, no join).
+    let mut because = String::with_capacity(160);
+    because.push_str("匹配");
+    for (n, &k) in support.iter().take(5).enumerate() {
+        if n > 0 {
+            because.push('+');
+        }
+        describe_into(&occs[k], &mut because);
+    }
+    because.push_str("，定位 ");
+    g.push_short_path(county, &mut because);
+    let _ = write!(because, "（得分{score:.1}）");
+    reasons.insert(0, because);
+    let mut losers = String::new();
+    for (_, (c, s, _)) in scored.iter().enumerate().filter(|(i, _)| *i != win).take(4) {
+        losers.push_str(if losers.is_empty() {
+            "未采用的候选："
+        } else {
+            "、"
+        });
+        g.push_short_path(*c, &mut losers);
+        let _ = write!(losers, "（{s:.1}）");
+    }
     if !losers.is_empty() {
-        reasons.push(format!("未采用的候选：{}", losers.join("、")));
+        reasons.push(losers);
     }
     // Evidence and the township, if one was named.
     let mut township = None;

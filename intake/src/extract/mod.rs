@@ -225,17 +225,16 @@ impl Extractor {
             unreachable!("the DFA is built unanchored")
         };
         let mut sid = start;
-        // Characters in `bytes[..counted]`, brought up to date at each match (a byte that is
-        // not a UTF-8 continuation byte starts a character).
-        let (mut counted, mut chars_before) = (0usize, 0u32);
+        // Characters in `bytes[..=at]`: a byte that is not a UTF-8 continuation byte starts a
+        // character (counted on the way: cheaper than counting back at each of the matches).
+        let mut chars_before = 0u32;
         for (at, &byte) in bytes.iter().enumerate() {
+            chars_before += u32::from((byte as i8) >= -0x40);
             sid = dfa.next_state(Anchored::No, sid, byte);
             if !dfa.is_special(sid) || !dfa.is_match(sid) {
                 continue;
             }
             let be = at + 1;
-            chars_before += count_chars(&bytes[counted..be]);
-            counted = be;
             // A match ends at a character boundary: `chars_before` counts its last character.
             let ce = chars_before;
             for k in 0..dfa.match_len(sid) {
