@@ -476,6 +476,67 @@ mod tests {
         }
     }
 
+    /// Every cue word at every character of `text`, found by comparing all words there.
+    fn fill_reference(text: &str) -> Cues {
+        let mut cues = Cues {
+            at: vec![0; text.len() + 1],
+            ..Default::default()
+        };
+        for (i, _) in text.char_indices() {
+            let rest = &text[i..];
+            let at_word = |w: &&&str| rest.starts_with(**w);
+            for w in LEFT_CUES.iter().filter(at_word) {
+                cues.at[i + w.len()] |= AT_LEFT_END;
+            }
+            if RIGHT_CUES.iter().any(|w| rest.starts_with(*w)) {
+                cues.at[i] |= AT_RIGHT_START;
+            }
+            for w in ORG_SUFFIXES.iter().filter(at_word) {
+                cues.org.push((i as u32, (i + w.len()) as u32));
+                cues.at[i + w.len()] |= AT_ORG_END;
+            }
+            for w in REPORTER_CUES.iter().filter(at_word) {
+                cues.reporter.push((i as u32, (i + w.len()) as u32));
+            }
+            for w in CLAUSE_BREAKS.iter().filter(at_word) {
+                cues.breaks.push((i as u32, (i + w.len()) as u32));
+            }
+        }
+        cues.org.sort_unstable();
+        cues.reporter.sort_unstable();
+        cues
+    }
+
+    #[test]
+    fn fill_finds_every_cue_word() {
+        let pieces: Vec<&str> = LEFT_CUES
+            .iter()
+            .chain(RIGHT_CUES)
+            .chain(ORG_SUFFIXES)
+            .chain(REPORTER_CUES)
+            .chain(CLAUSE_BREAKS)
+            .copied()
+            .chain(["铁东区", "a", " ", "é", "𠀀", "矿业集团", "（", "家"])
+            .collect();
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let mut cues = Cues::default();
+        for round in 0..500 {
+            let text: String = (0..next(40)).map(|_| pieces[next(pieces.len())]).collect();
+            cues.fill(&text);
+            let want = fill_reference(&text);
+            assert_eq!(cues.at, want.at, "{round} {text:?}");
+            assert_eq!(cues.org, want.org, "{text:?}");
+            assert_eq!(cues.reporter, want.reporter, "{text:?}");
+            assert_eq!(cues.breaks, want.breaks, "{text:?}");
+        }
+    }
+
     #[test]
     fn cues_agree_with_context() {
         same("我是家住铁东区的，在汤岗子那边有一家培训学校（铁东区）没有实操场地。");

@@ -180,11 +180,29 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
-/// The range of `sorted` equal to `pos`: one search, then a walk over the few equal entries
-/// (only a handful of names end, or start, at one place).
-fn equal_range(sorted: &[u32], pos: usize) -> std::ops::Range<usize> {
-    let a = sorted.partition_point(|&x| (x as usize) < pos);
-    let b = a + sorted[a..]
+/// The range of `ends` (ascending) equal to `pos`, given `pos <= ends[i]`: found walking back
+/// from `i` (the names that end between `pos` and `ends[i]` overlap the name at `i`: a few).
+fn ends_equal_back(ends: &[u32], i: usize, pos: usize) -> std::ops::Range<usize> {
+    let mut a = i;
+    while a > 0 && ends[a - 1] as usize >= pos {
+        a -= 1;
+    }
+    let b = a + ends[a..]
+        .iter()
+        .take_while(|&&x| x as usize == pos)
+        .count();
+    a..b
+}
+
+/// The range of `starts` (ascending) equal to `pos`, walking on from `*from`, which is left at
+/// the first start not before `pos`: for a `pos` that never decreases from one call to the next,
+/// all calls together walk `starts` once.
+fn starts_equal_from(starts: &[u32], from: &mut usize, pos: usize) -> std::ops::Range<usize> {
+    while starts.get(*from).is_some_and(|&x| (x as usize) < pos) {
+        *from += 1;
+    }
+    let a = *from;
+    let b = a + starts[a..]
         .iter()
         .take_while(|&&x| x as usize == pos)
         .count();
@@ -270,8 +288,10 @@ fn scan_with(
     // their cache misses overlap instead of stalling the scan below one by one.
     strong.clear();
     strong.extend(raw.iter().map(|m| g.any_strong(m.name)));
-    let ending_at = |pos: usize| equal_range(ends, pos);
-    let starting_at = |pos: usize| &by_start[equal_range(starts, pos)];
+    // `raw` comes in order of end: the names ending where one starts lie just before it, and
+    // the names starting where one ends (or one space later) are found by two walks along
+    // `starts` that only move forward.
+    let (mut right_from, mut right_gap_from) = (0usize, 0usize);
     let mut cues_filled = false;
     // This source's occurrences are pushed after those of the sources before.
     let base = all_occs.len();
@@ -279,15 +299,15 @@ fn scan_with(
     let lenient = source.is_address() || source == Source::SubjectName;
     for (i, r) in raw.iter().enumerate() {
         // Neighbours: occurrences right before / right after (a space allowed).
-        let left_a = ending_at(r.start);
+        let left_a = ends_equal_back(ends, i, r.start);
         let left_b = if r.start > 0 && gap_ok(text, r.start - 1, r.start) {
-            ending_at(r.start - 1)
+            ends_equal_back(ends, i, r.start - 1)
         } else {
             0..0
         };
-        let right_a = starting_at(r.end);
+        let right_a = &by_start[starts_equal_from(starts, &mut right_from, r.end)];
         let right_b: &[u32] = if gap_ok(text, r.end, r.end + 1) {
-            starting_at(r.end + 1)
+            &by_start[starts_equal_from(starts, &mut right_gap_from, r.end + 1)]
         } else {
             &[]
         };
@@ -847,4 +867,55 @@ fn zone_fallback(g: &Gazetteer, zones: &Zones, sources: &[(Source, &str)], locus
         }
     }
     locus
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The range of `sorted` equal to `pos`, by binary search.
+    fn equal_range(sorted: &[u32], pos: usize) -> std::ops::Range<usize> {
+        let a = sorted.partition_point(|&x| (x as usize) < pos);
+        let b = sorted.partition_point(|&x| (x as usize) <= pos);
+        a..b
+    }
+
+    #[test]
+    fn neighbour_walks_agree_with_binary_search() {
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for _ in 0..200 {
+            // Spans (start, end) sorted by end, as the automaton reports them.
+            let mut spans: Vec<(u32, u32)> = (0..next(30))
+                .map(|_| {
+                    let end = 1 + next(60) as u32;
+                    (end.saturating_sub(1 + next(6) as u32), end)
+                })
+                .collect();
+            spans.sort_by_key(|&(_, e)| e);
+            let ends: Vec<u32> = spans.iter().map(|&(_, e)| e).collect();
+            let mut starts: Vec<u32> = spans.iter().map(|&(s, _)| s).collect();
+            starts.sort_unstable();
+            let (mut from, mut gap_from) = (0, 0);
+            for (i, &(s, e)) in spans.iter().enumerate() {
+                let (s, e) = (s as usize, e as usize);
+                assert_eq!(ends_equal_back(&ends, i, s), equal_range(&ends, s));
+                if s > 0 {
+                    assert_eq!(ends_equal_back(&ends, i, s - 1), equal_range(&ends, s - 1));
+                }
+                assert_eq!(starts_equal_from(&starts, &mut from, e), equal_range(&starts, e));
+                if i % 2 == 0 {
+                    assert_eq!(
+                        starts_equal_from(&starts, &mut gap_from, e + 1),
+                        equal_range(&starts, e + 1)
+                    );
+                }
+            }
+        }
+    }
 }
