@@ -4,8 +4,9 @@
 //! so that the context of many occurrences costs a few lookups each ([`Cues::context`] gives the
 //! same answer as [`context`]).
 
-use aho_corasick::automaton::Automaton;
-use aho_corasick::{Anchored, MatchKind, StartKind};
+#[cfg(test)]
+use aho_corasick::{MatchKind, StartKind};
+#[cfg(test)]
 use once_cell::sync::Lazy;
 
 /// Words right after a bare name that mark it as a place (`齐大山那边`, `星沙的`, `长沙一家`).
@@ -215,11 +216,10 @@ const CLAUSE_AFTER_CHARS: usize = 24;
 /// Characters of the clause before a name searched for a reporter phrase.
 const CLAUSE_BEFORE_CHARS: usize = 16;
 
-/// One DFA over all cue words (walked by hand: every overlapping match, no per-match setup),
-/// with the kinds of each word.
-static CUE_WORDS: Lazy<Option<(aho_corasick::dfa::DFA, Vec<u8>)>> = Lazy::new(|| {
-    let mut words: Vec<&'static str> = Vec::new();
-    let mut kinds: Vec<u8> = Vec::new();
+/// Every cue word once, with the kinds of the lists it is in. They are searched with the
+/// division names, in the gazetteer's automaton: one walk of a text finds both.
+pub(crate) fn cue_words() -> Vec<(&'static str, u8)> {
+    let mut words: Vec<(&'static str, u8)> = Vec::new();
     for (list, kind) in [
         (LEFT_CUES, CUE_LEFT),
         (RIGHT_CUES, CUE_RIGHT),
@@ -227,23 +227,28 @@ static CUE_WORDS: Lazy<Option<(aho_corasick::dfa::DFA, Vec<u8>)>> = Lazy::new(||
         (REPORTER_CUES, CUE_REPORTER),
         (CLAUSE_BREAKS, CUE_BREAK),
     ] {
-        for w in list {
-            match words.iter().position(|x| x == w) {
-                Some(i) => kinds[i] |= kind,
-                None => {
-                    words.push(w);
-                    kinds.push(kind);
-                }
+        for &w in list {
+            match words.iter_mut().find(|(x, _)| *x == w) {
+                Some((_, kinds)) => *kinds |= kind,
+                None => words.push((w, kind)),
             }
         }
     }
+    words
+}
+
+/// One DFA over all cue words (walked by hand: every overlapping match): the reference for the
+/// cue words found with the names.
+#[cfg(test)]
+static CUE_DFA: Lazy<(aho_corasick::dfa::DFA, Vec<u8>)> = Lazy::new(|| {
+    let (words, kinds): (Vec<&str>, Vec<u8>) = cue_words().into_iter().unzip();
     let dfa = aho_corasick::dfa::DFA::builder()
         .match_kind(MatchKind::Standard)
         .start_kind(StartKind::Unanchored)
         .prefilter(false)
         .build(&words)
-        .ok()?;
-    Some((dfa, kinds))
+        .expect("cue words build a DFA");
+    (dfa, kinds)
 });
 
 /// Every cue word and clause break of one text, by byte position, so that [`Cues::context`]
@@ -278,56 +283,75 @@ fn any_within(v: &[(u32, u32)], lo: usize, hi: usize) -> bool {
 }
 
 impl Cues {
-    /// Finds the cue words of `text` (buffers reused).
-    pub fn fill(&mut self, text: &str) {
-        self.at.truncate(text.len() + 1);
+    /// Starts the cues of a text of `len` bytes (buffers reused); [`Cues::record`] then adds
+    /// each cue word found, in order of end, and [`Cues::finish`] ends.
+    pub(crate) fn begin(&mut self, len: usize) {
+        self.at.truncate(len + 1);
         self.org.clear();
         self.reporter.clear();
         self.breaks.clear();
-        if text.len() >= u32::MAX as usize {
-            self.at.clear();
-            return;
-        }
         // Zeroed in one go (a resize from empty writes byte by byte).
-        self.at.resize(text.len() + 1, 0);
+        self.at.resize(len + 1, 0);
         self.at.fill(0);
-        let Some((dfa, kinds)) = CUE_WORDS.as_ref() else {
+    }
+
+    /// A cue word of kinds `kinds` (of [`cue_words`]) at bytes `s..e`.
+    #[inline]
+    pub(crate) fn record(&mut self, s: usize, e: usize, kinds: u8) {
+        let (Ok(s32), Ok(e32)) = (u32::try_from(s), u32::try_from(e)) else {
             return;
         };
-        let Ok(mut sid) = dfa.start_state(Anchored::No) else {
-            return;
-        };
+        if kinds & CUE_LEFT != 0 {
+            self.mark(e, AT_LEFT_END);
+        }
+        if kinds & CUE_RIGHT != 0 {
+            self.mark(s, AT_RIGHT_START);
+        }
+        if kinds & CUE_ORG != 0 {
+            self.org.push((s32, e32));
+            self.mark(e, AT_ORG_END);
+        }
+        if kinds & CUE_REPORTER != 0 {
+            self.reporter.push((s32, e32));
+        }
+        if kinds & CUE_BREAK != 0 {
+            self.breaks.push((s32, e32));
+        }
+    }
+
+    fn mark(&mut self, pos: usize, what: u8) {
+        if let Some(a) = self.at.get_mut(pos) {
+            *a |= what;
+        }
+    }
+
+    /// Ends the cues of a text.
+    pub(crate) fn finish(&mut self) {
+        // Found in order of end.
+        self.org.sort_unstable();
+        self.reporter.sort_unstable();
+    }
+
+    /// Finds the cue words of `text` with a DFA of their own (the reference for the cue words
+    /// found with the names).
+    #[cfg(test)]
+    pub fn fill(&mut self, text: &str) {
+        use aho_corasick::automaton::Automaton;
+        use aho_corasick::Anchored;
+        self.begin(text.len());
+        let (dfa, kinds) = &*CUE_DFA;
+        let mut sid = dfa.start_state(Anchored::No).expect("unanchored");
         for (at, &byte) in text.as_bytes().iter().enumerate() {
             sid = dfa.next_state(Anchored::No, sid, byte);
             if !dfa.is_special(sid) || !dfa.is_match(sid) {
                 continue;
             }
-            let e = at as u32 + 1;
             for k in 0..dfa.match_len(sid) {
                 let p = dfa.match_pattern(sid, k);
-                let s = e - dfa.pattern_len(p) as u32;
-                let kind = kinds[p.as_usize()];
-                if kind & CUE_LEFT != 0 {
-                    self.at[e as usize] |= AT_LEFT_END;
-                }
-                if kind & CUE_RIGHT != 0 {
-                    self.at[s as usize] |= AT_RIGHT_START;
-                }
-                if kind & CUE_ORG != 0 {
-                    self.org.push((s, e));
-                    self.at[e as usize] |= AT_ORG_END;
-                }
-                if kind & CUE_REPORTER != 0 {
-                    self.reporter.push((s, e));
-                }
-                if kind & CUE_BREAK != 0 {
-                    self.breaks.push((s, e));
-                }
+                self.record(at + 1 - dfa.pattern_len(p), at + 1, kinds[p.as_usize()]);
             }
         }
-        // Matches come in order of end.
-        self.org.sort_unstable();
-        self.reporter.sort_unstable();
+        self.finish();
     }
 
     fn has(&self, pos: usize, what: u8) -> bool {
@@ -534,6 +558,47 @@ mod tests {
             assert_eq!(cues.org, want.org, "{text:?}");
             assert_eq!(cues.reporter, want.reporter, "{text:?}");
             assert_eq!(cues.breaks, want.breaks, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn cues_found_with_the_names_are_the_cue_words() {
+        let g = crate::gazetteer::Gazetteer::get();
+        let pieces: Vec<&str> = cue_words()
+            .into_iter()
+            .map(|(w, _)| w)
+            .chain([
+                "铁东区",
+                "鞍山市",
+                "东方",
+                "海城",
+                "汤岗子",
+                "a",
+                "“",
+                "新华",
+                "市场",
+            ])
+            .collect();
+        let mut seed = 0x0123_4567_89ab_cdef_u64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let (mut with_names, mut alone, mut raw) = (Cues::default(), Cues::default(), Vec::new());
+        for _ in 0..300 {
+            let text: String = (0..next(30)).map(|_| pieces[next(pieces.len())]).collect();
+            g.find_all_with_cues(&text, &mut raw, &mut with_names);
+            alone.fill(&text);
+            assert_eq!(format!("{with_names:?}"), format!("{alone:?}"), "{text:?}");
+            let names: Vec<_> = raw.iter().map(|m| (m.start, m.end, m.name)).collect();
+            let reference: Vec<_> = g
+                .find_all(&text)
+                .iter()
+                .map(|m| (m.start, m.end, m.name))
+                .collect();
+            assert_eq!(names, reference, "{text:?}");
         }
     }
 

@@ -187,10 +187,7 @@ fn ends_equal_back(ends: &[u32], i: usize, pos: usize) -> std::ops::Range<usize>
     while a > 0 && ends[a - 1] as usize >= pos {
         a -= 1;
     }
-    let b = a + ends[a..]
-        .iter()
-        .take_while(|&&x| x as usize == pos)
-        .count();
+    let b = a + ends[a..].iter().take_while(|&&x| x as usize == pos).count();
     a..b
 }
 
@@ -265,7 +262,8 @@ fn scan_with(
         chained,
         keep,
     } = sc;
-    g.find_all_into(text, raw);
+    // The names, and the cue words of their context, in one walk.
+    g.find_all_with_cues(text, raw, cues);
     if raw.is_empty() {
         return;
     }
@@ -292,7 +290,6 @@ fn scan_with(
     // the names starting where one ends (or one space later) are found by two walks along
     // `starts` that only move forward.
     let (mut right_from, mut right_gap_from) = (0usize, 0usize);
-    let mut cues_filled = false;
     // This source's occurrences are pushed after those of the sources before.
     let base = all_occs.len();
     let occs = all_occs;
@@ -328,19 +325,9 @@ fn scan_with(
             && right_n.clone().next().is_none()
         {
             let prev = text.get(..r.start).and_then(|b| b.chars().next_back());
-            if prev.is_some_and(is_han) {
-                if !cues_filled {
-                    cues.fill(text);
-                    cues_filled = true;
-                }
-                if !cues.left_cue_at(r.start) {
-                    continue;
-                }
+            if prev.is_some_and(is_han) && !cues.left_cue_at(r.start) {
+                continue;
             }
-        }
-        if !cues_filled {
-            cues.fill(text);
-            cues_filled = true;
         }
         let readings = g.readings(r.name);
         let (has_left, has_right) = (
@@ -908,7 +895,10 @@ mod tests {
                 if s > 0 {
                     assert_eq!(ends_equal_back(&ends, i, s - 1), equal_range(&ends, s - 1));
                 }
-                assert_eq!(starts_equal_from(&starts, &mut from, e), equal_range(&starts, e));
+                assert_eq!(
+                    starts_equal_from(&starts, &mut from, e),
+                    equal_range(&starts, e)
+                );
                 if i % 2 == 0 {
                     assert_eq!(
                         starts_equal_from(&starts, &mut gap_from, e + 1),
