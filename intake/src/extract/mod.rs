@@ -771,6 +771,21 @@ impl rules::Rule {
     }
 }
 
+/// The Chinese characters that can begin an amount (一…九, 两, 十), as UTF-8 bytes.
+const AMOUNT_DIGITS_UTF8: [[u8; 3]; 11] = [
+    [0xe4, 0xb8, 0x80], // 一
+    [0xe4, 0xba, 0x8c], // 二
+    [0xe4, 0xb8, 0xa4], // 两
+    [0xe4, 0xb8, 0x89], // 三
+    [0xe5, 0x9b, 0x9b], // 四
+    [0xe4, 0xba, 0x94], // 五
+    [0xe5, 0x85, 0xad], // 六
+    [0xe4, 0xb8, 0x83], // 七
+    [0xe5, 0x85, 0xab], // 八
+    [0xe4, 0xb9, 0x9d], // 九
+    [0xe5, 0x8d, 0x81], // 十
+];
+
 /// Characters after a fee cue searched for the start of an amount.
 const FEE_CUE_REACH: usize = 13;
 
@@ -785,10 +800,10 @@ fn amount_start_after(text: &str, from: usize) -> Option<(usize, usize)> {
         let &lead = bytes.get(at)?;
         let can_begin = match lead {
             b'0'..=b'9' => true,
-            0xe4 | 0xe5 => text[at..]
-                .chars()
-                .next()
-                .is_some_and(|c| chinese_digit(c).is_some() || c == '十'),
+            // Compared as UTF-8 bytes: no decoding of the many other characters led by E4, E5.
+            0xe4 | 0xe5 => bytes
+                .get(at..at + 3)
+                .is_some_and(|c| AMOUNT_DIGITS_UTF8.iter().any(|d| d == c)),
             _ => false,
         };
         if can_begin {
@@ -897,6 +912,18 @@ mod tests {
     fn embedded_rules_compile() {
         let e = Extractor::from_toml(EMBEDDED_RULES).unwrap();
         assert!(e.rule_count() > 20);
+    }
+
+    #[test]
+    fn amount_digits_are_the_chinese_digits() {
+        let listed: Vec<char> = AMOUNT_DIGITS_UTF8
+            .iter()
+            .map(|b| std::str::from_utf8(b).unwrap().chars().next().unwrap())
+            .collect();
+        for c in '\u{4000}'..='\u{5fff}' {
+            let digit = chinese_digit(c).is_some() || c == '十';
+            assert_eq!(listed.contains(&c), digit, "{c}");
+        }
     }
 
     #[test]
