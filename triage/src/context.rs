@@ -1,8 +1,9 @@
 //! Context cues around a name occurrence: what makes a bare short name a place.
 //!
-//! [`context`] looks at one occurrence; [`Cues`] finds every cue word of a text in one pass first,
-//! so that the context of many occurrences costs a few lookups each ([`Cues::context`] gives the
-//! same answer as [`context`]).
+//! The reference `context` (tests) looks at one occurrence; [`Cues`] holds every cue word of a
+//! text, found with the division names in one pass, so that the context of many occurrences
+//! costs a few lookups each ([`Cues::near`], [`Cues::org_follows`], [`Cues::reporter_clause`]
+//! give the same answers).
 
 #[cfg(test)]
 use aho_corasick::{MatchKind, StartKind};
@@ -111,7 +112,10 @@ pub fn is_han(c: char) -> bool {
     matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FA1F)
 }
 
-/// Context flags of one occurrence.
+/// Context flags of one occurrence: those read at its ends. The two that look over its clause
+/// (an organisation's name follows in the clause, the clause speaks of the reporter's own place)
+/// are asked separately ([`Cues::org_follows`], [`Cues::reporter_clause`]): they cost searches
+/// and matter only for occurrences that count.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Ctx {
     /// Nothing ideographic right before (start, punctuation, space, digit).
@@ -124,12 +128,8 @@ pub struct Ctx {
     pub right_cue: bool,
     /// An administrative suffix right after (`电白县` for today's 电白区).
     pub right_suffix: bool,
-    /// An organisation name follows in the same clause.
-    pub org_follows: bool,
     /// In brackets right after an organisation's name: `某某学校（铁东区）`.
     pub org_precedes: bool,
-    /// The clause speaks of the reporter's own place.
-    pub reporter_clause: bool,
     /// A word continues the name into an ordinary word (`东方市场`).
     pub breaks_word: bool,
 }
@@ -141,10 +141,10 @@ impl Ctx {
     }
 }
 
-/// Computes the context of `text[start..end]` (byte offsets on char boundaries): the reference
-/// for [`Cues::context`].
+/// Computes the context of `text[start..end]` (byte offsets on char boundaries), with the two
+/// clause flags: the reference for [`Cues::context`].
 #[cfg(test)]
-pub fn context(text: &str, start: usize, end: usize) -> Ctx {
+pub fn context(text: &str, start: usize, end: usize) -> (Ctx, bool, bool) {
     let before = text.get(..start).unwrap_or("");
     let after = text.get(end..).unwrap_or("");
     let prev = before.chars().next_back();
@@ -187,17 +187,16 @@ pub fn context(text: &str, start: usize, end: usize) -> Ctx {
     let org_precedes = before
         .strip_suffix(['（', '('])
         .is_some_and(|b| ORG_SUFFIXES.iter().any(|s| b.ends_with(s)));
-    Ctx {
+    let ctx = Ctx {
         left_boundary,
         left_cue,
         right_boundary,
         right_cue,
         right_suffix,
-        org_follows,
         org_precedes,
-        reporter_clause,
         breaks_word,
-    }
+    };
+    (ctx, org_follows, reporter_clause)
 }
 
 const CUE_LEFT: u8 = 1;
@@ -251,7 +250,7 @@ static CUE_DFA: Lazy<(aho_corasick::dfa::DFA, Vec<u8>)> = Lazy::new(|| {
     (dfa, kinds)
 });
 
-/// Every cue word and clause break of one text, by byte position, so that [`Cues::context`]
+/// Every cue word and clause break of one text, by byte position, so that [`Cues::near`]
 /// needs no scan of its own.
 #[derive(Debug, Default)]
 pub struct Cues {
@@ -273,13 +272,10 @@ const AT_RIGHT_START: u8 = 2;
 /// An organisation suffix ends here.
 const AT_ORG_END: u8 = 4;
 
-/// True when some `(s, e)` of `v` (sorted by `s`) lies within `lo..hi`.
-fn any_within(v: &[(u32, u32)], lo: usize, hi: usize) -> bool {
-    let from = v.partition_point(|&(s, _)| (s as usize) < lo);
-    v[from..]
-        .iter()
-        .take_while(|&&(s, _)| (s as usize) < hi)
-        .any(|&(_, e)| e as usize <= hi)
+/// True when `s` has at most `limit` characters (counted only when its length in bytes leaves
+/// it open).
+fn chars_within(s: &str, limit: usize) -> bool {
+    s.len() <= limit || (s.len() <= 4 * limit && s.chars().count() <= limit)
 }
 
 impl Cues {
@@ -363,72 +359,57 @@ impl Cues {
         self.has(pos, AT_LEFT_END)
     }
 
-    /// The clause after byte `end`: up to the next clause break, at most
-    /// [`CLAUSE_AFTER_CHARS`] characters. Returns its end byte.
-    /// `first_break` is the index in `breaks` of the first break starting at or after `end`.
-    fn clause_after_end(&self, text: &str, end: usize, first_break: usize) -> usize {
-        let next_break = self
-            .breaks
-            .get(first_break)
-            .map_or(text.len(), |&(s, _)| s as usize);
-        let clause = &text[end..next_break];
-        // Counting is cheap; walking to the limit is needed only for a long clause.
-        if clause.chars().count() <= CLAUSE_AFTER_CHARS {
-            return next_break;
-        }
-        clause
-            .char_indices()
-            .nth(CLAUSE_AFTER_CHARS)
-            .map_or(next_break, |(i, _)| end + i)
-    }
-
-    /// The clause before byte `start`: back to the last clause break, at most
-    /// [`CLAUSE_BEFORE_CHARS`] characters. Returns its start byte.
-    /// `first_break` is the index in `breaks` of the first break starting at or after `start`.
-    fn clause_before_start(&self, text: &str, start: usize, first_break: usize) -> usize {
-        let after_break = self.breaks[..first_break]
-            .last()
-            .map_or(0, |&(_, e)| e as usize);
-        let clause = &text[after_break..start];
-        if clause.chars().count() <= CLAUSE_BEFORE_CHARS {
-            return after_break;
-        }
-        clause
-            .char_indices()
-            .nth_back(CLAUSE_BEFORE_CHARS - 1)
-            .map_or(after_break, |(i, _)| after_break + i)
-    }
-
-    /// An organisation suffix lies in the clause after byte `end`. Most clauses hold none: the
-    /// clause's character limit is worked out only when one lies before the next break.
+    /// An organisation suffix lies in the clause after byte `end`: up to the next clause break,
+    /// at most [`CLAUSE_AFTER_CHARS`] characters. `first_break` is the index in `breaks` of the
+    /// first break starting at or after `end`. Of the suffixes before the break, the one that
+    /// ends first decides: only the characters up to it are counted.
     fn org_in_clause_after(&self, text: &str, end: usize, first_break: usize) -> bool {
         let next_break = self
             .breaks
             .get(first_break)
             .map_or(text.len(), |&(s, _)| s as usize);
-        any_within(&self.org, end, next_break)
-            && any_within(
-                &self.org,
-                end,
-                self.clause_after_end(text, end, first_break),
-            )
+        let from = self.org.partition_point(|&(s, _)| (s as usize) < end);
+        let first_end = self.org[from..]
+            .iter()
+            .take_while(|&&(s, _)| (s as usize) < next_break)
+            .map(|&(_, e)| e as usize)
+            .filter(|&e| e <= next_break)
+            .min();
+        first_end.is_some_and(|e| chars_within(&text[end..e], CLAUSE_AFTER_CHARS))
     }
 
-    /// A reporter phrase lies in the clause before byte `start` (same shortcut).
+    /// A reporter phrase lies in the clause before byte `start`: back to the last clause break,
+    /// at most [`CLAUSE_BEFORE_CHARS`] characters (same shortcut: the phrase that starts last
+    /// decides).
     fn reporter_in_clause_before(&self, text: &str, start: usize, first_break: usize) -> bool {
         let after_break = self.breaks[..first_break]
             .last()
             .map_or(0, |&(_, e)| e as usize);
-        any_within(&self.reporter, after_break, start)
-            && any_within(
-                &self.reporter,
-                self.clause_before_start(text, start, first_break),
-                start,
-            )
+        let from = self
+            .reporter
+            .partition_point(|&(s, _)| (s as usize) < after_break);
+        let last_start = self.reporter[from..]
+            .iter()
+            .take_while(|&&(s, _)| (s as usize) < start)
+            .filter(|&&(_, e)| e as usize <= start)
+            .map(|&(s, _)| s as usize)
+            .max();
+        last_start.is_some_and(|s| chars_within(&text[s..start], CLAUSE_BEFORE_CHARS))
     }
 
-    /// The context of `text[start..end]`; `text` is the text given to [`Cues::fill`].
-    pub fn context(&self, text: &str, start: usize, end: usize) -> Ctx {
+    /// The context of `text[start..end]` with the two clause flags, as [`context`] gives it.
+    #[cfg(test)]
+    pub fn context(&self, text: &str, start: usize, end: usize) -> (Ctx, bool, bool) {
+        (
+            self.near(text, start, end),
+            self.org_follows(text, start, end),
+            self.reporter_clause(text, start),
+        )
+    }
+
+    /// The context of `text[start..end]` read at its ends; `text` is the text whose cues these
+    /// are.
+    pub fn near(&self, text: &str, start: usize, end: usize) -> Ctx {
         let before = text.get(..start).unwrap_or("");
         let after = text.get(end..).unwrap_or("");
         let prev = before.chars().next_back();
@@ -444,15 +425,6 @@ impl Cues {
         let name = text.get(start..end).unwrap_or("");
         let breaks_word = (name.ends_with('市') && next == Some('场'))
             || (name.ends_with('区') && matches!(next, Some('域' | '别')));
-        // One search finds the breaks around the name; those inside it (rare) are stepped over.
-        let break_from_start = self.breaks.partition_point(|&(s, _)| (s as usize) < start);
-        let break_from_end = break_from_start
-            + self.breaks[break_from_start..]
-                .iter()
-                .take_while(|&&(s, _)| (s as usize) < end)
-                .count();
-        let org_follows = self.org_in_clause_after(text, end, break_from_end);
-        let reporter_clause = self.reporter_in_clause_before(text, start, break_from_start);
         let org_precedes = matches!(prev, Some('（' | '('))
             && prev.is_some_and(|p| self.has(start - p.len_utf8(), AT_ORG_END));
         Ctx {
@@ -461,11 +433,27 @@ impl Cues {
             right_boundary,
             right_cue,
             right_suffix,
-            org_follows,
             org_precedes,
-            reporter_clause,
             breaks_word,
         }
+    }
+
+    /// An organisation's name follows `text[start..end]` in its clause.
+    pub fn org_follows(&self, text: &str, start: usize, end: usize) -> bool {
+        // The breaks inside the name (rare) are stepped over.
+        let from = self.breaks.partition_point(|&(s, _)| (s as usize) < start);
+        let after_name = from
+            + self.breaks[from..]
+                .iter()
+                .take_while(|&&(s, _)| (s as usize) < end)
+                .count();
+        self.org_in_clause_after(text, end, after_name)
+    }
+
+    /// The clause of a name starting at `start` speaks of the reporter's own place.
+    pub fn reporter_clause(&self, text: &str, start: usize) -> bool {
+        let from = self.breaks.partition_point(|&(s, _)| (s as usize) < start);
+        self.reporter_in_clause_before(text, start, from)
     }
 }
 
@@ -540,7 +528,17 @@ mod tests {
             .chain(REPORTER_CUES)
             .chain(CLAUSE_BREAKS)
             .copied()
-            .chain(["铁东区", "a", " ", "é", "𠀀", "矿业集团", "（", "家"])
+            .chain([
+                "铁东区",
+                "a",
+                " ",
+                "é",
+                "𠀀",
+                "矿业集团",
+                "（",
+                "家",
+                "某某某某某某某",
+            ])
             .collect();
         let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
         let mut next = |n: usize| {
@@ -558,6 +556,9 @@ mod tests {
             assert_eq!(cues.org, want.org, "{text:?}");
             assert_eq!(cues.reporter, want.reporter, "{text:?}");
             assert_eq!(cues.breaks, want.breaks, "{text:?}");
+            if round < 150 {
+                same(&text);
+            }
         }
     }
 

@@ -334,7 +334,12 @@ fn scan_with(
             left_n.clone().next().is_some(),
             right_n.clone().next().is_some(),
         );
-        let ctx = cues.context(text, r.start, r.end);
+        // The clause flags cost searches: they are worked out only when a reading asks, or
+        // when the occurrence counts.
+        let ctx = cues.near(text, r.start, r.end);
+        let mut org_follows_known: Option<bool> = None;
+        let mut org_follows =
+            || *org_follows_known.get_or_insert_with(|| cues.org_follows(text, r.start, r.end));
         let spread = g.township_spread(r.name);
         out.clear();
         chained.clear();
@@ -387,7 +392,7 @@ fn scan_with(
             } else if ctx.left_ok() && (ctx.right_cue || (ctx.left_boundary && ctx.right_boundary))
             {
                 Some((SHORT_CUED, false))
-            } else if ctx.left_ok() && ctx.org_follows {
+            } else if ctx.left_ok() && org_follows() {
                 Some((SHORT_ORG, true))
             } else {
                 None
@@ -409,16 +414,16 @@ fn scan_with(
         if kept.is_empty() {
             continue;
         }
-        let attached = ctx.org_follows
-            || ctx.org_precedes
+        let attached = ctx.org_precedes
             || subject_at.is_some_and(|(s, e)| {
                 (r.start >= s && r.end <= e) || (r.end <= s && s - r.end <= 6)
-            });
+            })
+            || org_follows();
         let mut factor = 1.0;
         if attached {
             factor *= 1.5;
         }
-        if ctx.reporter_clause && !attached {
+        if !attached && cues.reporter_clause(text, r.start) {
             factor *= 0.4;
         }
         let from = weighed.len() as u32;
