@@ -277,7 +277,15 @@ fn scan_with(
             .enumerate()
             .map(|(j, m)| ((m.start as u64) << 32) | j as u64),
     );
-    start_keys.sort_unstable();
+    // In end order the starts are nearly sorted already (only overlapping names are out of
+    // order): insertion sort is close to linear here. The keys are distinct.
+    for k in 1..start_keys.len() {
+        let mut m = k;
+        while m > 0 && start_keys[m - 1] > start_keys[m] {
+            start_keys.swap(m - 1, m);
+            m -= 1;
+        }
+    }
     by_start.clear();
     by_start.extend(start_keys.iter().map(|&k| k as u32));
     starts.clear();
