@@ -137,8 +137,11 @@ fn plain_len(bytes: &[u8], at: usize) -> Option<usize> {
         0xc2 => (bytes.get(at + 1) == Some(&0xb7)).then_some(2),
         // U+5000..U+9FFF: all CJK ideographs (the text is valid UTF-8: two bytes follow).
         0xe5..=0xe9 => Some(3),
-        // U+2000..U+4FFF.
-        0xe2..=0xe4 => {
+        // U+4000..U+4FFF: CJK ideographs but for U+4DC0..U+4DFF (the hexagram symbols), which
+        // are exactly the characters led by E4 B7.
+        0xe4 => (bytes.get(at + 1) != Some(&0xb7)).then_some(3),
+        // U+2000..U+3FFF.
+        0xe2..=0xe3 => {
             let (b1, b2) = (*bytes.get(at + 1)?, *bytes.get(at + 2)?);
             let cp =
                 (u32::from(lead & 0x0f) << 12) | (u32::from(b1 & 0x3f) << 6) | u32::from(b2 & 0x3f);
