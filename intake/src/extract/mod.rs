@@ -102,15 +102,13 @@ impl Fired {
 /// A term of a rule found in the text: its slot, character span and byte span.
 #[derive(Debug, Clone, Copy)]
 struct Hit {
-    /// `All` slot index, or `UNLESS` for an `unless` term.
+    /// `All` slot index.
     slot: u8,
     cs: u32,
     ce: u32,
     bs: u32,
     be: u32,
 }
-
-const UNLESS: u8 = u8::MAX;
 
 /// Reusable per-thread buffers: extraction allocates only for its result.
 #[derive(Default)]
@@ -119,8 +117,10 @@ struct Scratch {
     also: Vec<u16>,
     dead: Vec<bool>,
     complete: Vec<u32>,
-    /// Per rule, the hits of its `all` and `unless` terms, in the order found.
+    /// Per rule, the hits of its `all` terms, in the order found.
     groups: Vec<Vec<Hit>>,
+    /// Per rule, where its `unless` terms start (characters).
+    unless: Vec<Vec<u32>>,
     suffixes: Vec<(usize, usize, bool)>,
     stops: Vec<(usize, usize)>,
     fee_cues: Vec<usize>,
@@ -130,8 +130,6 @@ struct Scratch {
     neg_before: Vec<u32>,
     neg_after: Vec<u32>,
     breaks: Vec<u32>,
-    all: Vec<(u8, u32, u32, u32, u32)>,
-    unless: Vec<u32>,
 }
 
 thread_local! {
@@ -201,8 +199,12 @@ impl Extractor {
         // One pass of the automaton. Slot masks per rule are set on the way, and each rule's
         // hits kept for when it turns out complete.
         sc.groups.resize_with(n_rules, Vec::new);
+        sc.unless.resize_with(n_rules, Vec::new);
         for g in &mut sc.groups {
             g.clear();
+        }
+        for u in &mut sc.unless {
+            u.clear();
         }
         sc.masks.clear();
         sc.masks.resize(n_rules, 0);
@@ -473,7 +475,7 @@ impl Extractor {
                 }
                 Role::Also(s) => sc.also[r] |= 1 << s,
                 Role::UnlessText => sc.dead[r] = true,
-                Role::Unless => sc.groups[r].push(hit(UNLESS)),
+                Role::Unless => sc.unless[r].push(cs),
             }
         }
         for u in &c.uses[pid] {
@@ -518,16 +520,7 @@ impl Extractor {
                 }
             }
             let r = &c.rules[rule];
-            sc.all.clear();
-            sc.unless.clear();
-            for h in group.iter() {
-                if h.slot == UNLESS {
-                    sc.unless.push(h.cs);
-                } else {
-                    sc.all.push((h.slot, h.cs, h.ce, h.bs, h.be));
-                }
-            }
-            if let Some(f) = find_match(rule, r, &sc.all, &sc.unless, &ctx) {
+            if let Some(f) = find_match(rule, r, group, &sc.unless[rule], &ctx) {
                 out.push(f);
             }
         }
@@ -701,7 +694,7 @@ impl Ctx<'_> {
 fn find_match(
     rule: usize,
     r: &rules::Rule,
-    all: &[(u8, u32, u32, u32, u32)],
+    all: &[Hit],
     unless: &[u32],
     ctx: &Ctx,
 ) -> Option<Fired> {
@@ -709,7 +702,8 @@ fn find_match(
     let window = r.window as u32;
     let negatable = r.negatable && ctx.negation.is_some();
     let mut words = [(0u32, 0u32); 8];
-    for (a, &(slot_a, ca, ea, ba, bea)) in all.iter().enumerate() {
+    for (a, h) in all.iter().enumerate() {
+        let (slot_a, ca, ea, ba, bea) = (h.slot, h.cs, h.ce, h.bs, h.be);
         if r.ordered && slot_a != 0 {
             continue;
         }
@@ -722,7 +716,8 @@ fn find_match(
         let mut end = ea;
         let mut need: u8 = 1; // next slot for ordered rules
         let mut prev_end = ea;
-        for &(slot, s, e, bs, be) in &all[a + 1..] {
+        for h in &all[a + 1..] {
+            let (slot, s, e, bs, be) = (h.slot, h.cs, h.ce, h.bs, h.be);
             if mask == full {
                 break;
             }
