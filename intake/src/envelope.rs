@@ -322,10 +322,11 @@ impl Envelope {
     }
 
     /// Title and text together, as one string for matching.
-    pub fn full_text(&self) -> String {
+    pub fn full_text(&self) -> std::borrow::Cow<'_, str> {
         match &self.title {
-            Some(t) => format!("{t}\n{}", self.text),
-            None => self.text.clone(),
+            Some(t) => format!("{t}\n{}", self.text).into(),
+            // No title: the text itself, not a copy.
+            None => self.text.as_str().into(),
         }
     }
 }

@@ -137,8 +137,11 @@ fn plain_len(bytes: &[u8], at: usize) -> Option<usize> {
         0xc2 => (bytes.get(at + 1) == Some(&0xb7)).then_some(2),
         // U+5000..U+9FFF: all CJK ideographs (the text is valid UTF-8: two bytes follow).
         0xe5..=0xe9 => Some(3),
-        // U+2000..U+4FFF.
-        0xe2..=0xe4 => {
+        // U+4000..U+4FFF: CJK ideographs but for U+4DC0..U+4DFF (the hexagram symbols), which
+        // are exactly the characters led by E4 B7.
+        0xe4 => (bytes.get(at + 1) != Some(&0xb7)).then_some(3),
+        // U+2000..U+3FFF.
+        0xe2..=0xe3 => {
             let (b1, b2) = (*bytes.get(at + 1)?, *bytes.get(at + 2)?);
             let cp =
                 (u32::from(lead & 0x0f) << 12) | (u32::from(b1 & 0x3f) << 6) | u32::from(b2 & 0x3f);
@@ -184,16 +187,20 @@ fn convert_from(text: &str, at: usize) -> String {
 /// What can start a conversion: the converter replaces occurrences of its source words (leftmost,
 /// longest), so a character where no source word begins is left as it is.
 struct ConversionStarts {
-    /// Basic-plane characters that are a source word by themselves (one bit each).
-    single: Vec<u64>,
-    /// Basic-plane characters that begin a longer source word.
-    first_of_longer: Vec<u64>,
+    /// Per basic-plane character, two bits: [`SINGLE`] when it is a source word by itself, else
+    /// [`FIRST_OF_LONGER`] when it begins a longer one (one load per character of a report).
+    class: Box<[u32; 0x10000 / 16]>,
     /// A Bloom filter of the longer words' first two characters ([`pair_bit`]): most pairs that
     /// begin no word are ruled out without the search in `pairs`.
     pair_filter: Vec<u64>,
     /// The first two characters of the longer source words, `(first << 32) | second`, sorted.
     pairs: Vec<u64>,
 }
+
+/// A source word by itself.
+const SINGLE: u32 = 1;
+/// The first character of a longer source word.
+const FIRST_OF_LONGER: u32 = 2;
 
 fn bit(set: &[u64], c: u32) -> bool {
     set.get(c as usize / 64)
@@ -210,6 +217,22 @@ fn pair_bit(first: u32, second: u32) -> u32 {
 }
 
 impl ConversionStarts {
+    /// [`SINGLE`], [`FIRST_OF_LONGER`] or 0 for a basic-plane character; ASCII is always 0.
+    #[inline]
+    fn class(&self, c: u32) -> u32 {
+        (self.class[(c as usize >> 4) & 0xfff] >> ((c & 15) * 2)) & 3
+    }
+
+    fn set_class(&mut self, c: u32, class: u32) {
+        let word = &mut self.class[(c as usize >> 4) & 0xfff];
+        let shift = (c & 15) * 2;
+        // A single word wins over the start of a longer one (it is found first).
+        let old = (*word >> shift) & 3;
+        if c >= 0x80 && old != SINGLE {
+            *word = (*word & !(3 << shift)) | (class << shift);
+        }
+    }
+
     fn begins_longer(&self, first: u32, second: u32) -> bool {
         bit(&self.pair_filter, pair_bit(first, second))
             && self
@@ -222,8 +245,7 @@ impl ConversionStarts {
 static CONVERSION_STARTS: once_cell::sync::Lazy<ConversionStarts> =
     once_cell::sync::Lazy::new(|| {
         let mut starts = ConversionStarts {
-            single: vec![0; 0x10000 / 64],
-            first_of_longer: vec![0; 0x10000 / 64],
+            class: Box::new([0; 0x10000 / 16]),
             pair_filter: vec![0; 0x10000 / 64],
             pairs: Vec::new(),
         };
@@ -234,9 +256,9 @@ static CONVERSION_STARTS: once_cell::sync::Lazy<ConversionStarts> =
                 continue; // the search stops at every character beyond the basic plane
             }
             match chars.next() {
-                None => set_bit(&mut starts.single, first),
+                None => starts.set_class(first, SINGLE),
                 Some(second) => {
-                    set_bit(&mut starts.first_of_longer, first);
+                    starts.set_class(first, FIRST_OF_LONGER);
                     set_bit(&mut starts.pair_filter, pair_bit(first, second));
                     starts
                         .pairs
@@ -257,18 +279,20 @@ fn first_conversion_at(text: &str) -> Option<usize> {
         return None;
     }
     let starts = &*CONVERSION_STARTS;
-    let bytes = text.as_bytes();
     // The previous character when it begins a longer source word.
     let mut pending: Option<(usize, u32)> = None;
     let mut at = 0;
-    while let Some(&lead) = bytes.get(at) {
+    let mut rest = text.as_bytes();
+    loop {
         // Decoded by hand (the text is valid UTF-8): this loop sees every character of a report.
-        let continuation = |k: usize| u32::from(bytes.get(at + k).map_or(0, |b| b & 0x3f));
-        let (c, len) = match lead {
-            0..=0x7f => (u32::from(lead), 1),
-            0xc0..=0xdf => ((u32::from(lead & 0x1f) << 6) | continuation(1), 2),
-            0xe0..=0xef => (
-                (u32::from(lead & 0x0f) << 12) | (continuation(1) << 6) | continuation(2),
+        let (c, len) = match *rest {
+            [] => return None,
+            [lead @ 0..=0x7f, ..] => (u32::from(lead), 1),
+            [lead @ 0xc0..=0xdf, b1, ..] => {
+                ((u32::from(lead & 0x1f) << 6) | u32::from(b1 & 0x3f), 2)
+            }
+            [lead @ 0xe0..=0xef, b1, b2, ..] => (
+                (u32::from(lead & 0x0f) << 12) | (u32::from(b1 & 0x3f) << 6) | u32::from(b2 & 0x3f),
                 3,
             ),
             // Beyond the basic plane: left to the converter.
@@ -279,17 +303,14 @@ fn first_conversion_at(text: &str) -> Option<usize> {
                 return Some(first_at);
             }
         }
-        if c >= 0x80 {
-            if bit(&starts.single, c) {
-                return Some(at);
-            }
-            if bit(&starts.first_of_longer, c) {
-                pending = Some((at, c));
-            }
+        match starts.class(c) {
+            SINGLE => return Some(at),
+            FIRST_OF_LONGER => pending = Some((at, c)),
+            _ => {}
         }
         at += len;
+        rest = &rest[len..];
     }
-    None
 }
 
 fn is_invisible(c: char) -> bool {
@@ -574,6 +595,96 @@ mod tests {
             }
             seed = seed.wrapping_add(1);
             assert_eq!(fold_width_and_space(&t), fold_reference(&t), "{t:?}");
+        }
+    }
+
+    /// The first character where a source word (or, beyond the basic plane, anything) could
+    /// begin: the definition [`first_conversion_at`] implements.
+    fn first_conversion_reference(text: &str) -> Option<usize> {
+        let words: Vec<String> = zhconv::tables::expand_table(zhconv::tables::ZH_HANS_TABLE)
+            .map(|(from, _)| from)
+            .filter(|w| {
+                w.chars()
+                    .next()
+                    .is_some_and(|c| c as u32 >= 0x80 && c as u32 <= 0xffff)
+            })
+            .collect();
+        let first_of_longer = |c: char| {
+            words
+                .iter()
+                .any(|w| w.chars().count() > 1 && w.starts_with(c))
+        };
+        let mut prev: Option<(usize, char)> = None;
+        for (i, c) in text.char_indices() {
+            if c as u32 > 0xffff {
+                // Left to the converter from the character before when that one may begin a word.
+                return Some(
+                    prev.filter(|&(_, p)| first_of_longer(p))
+                        .map_or(i, |(j, _)| j),
+                );
+            }
+            let rest = &text[i..];
+            let begins = words.iter().any(|w| {
+                if w.chars().count() == 1 {
+                    rest.starts_with(w.as_str())
+                } else {
+                    rest.starts_with(&w.chars().take(2).collect::<String>())
+                }
+            });
+            if begins {
+                return Some(i);
+            }
+            prev = Some((i, c));
+        }
+        None
+    }
+
+    #[test]
+    fn conversion_start_agrees_with_its_definition() {
+        let words: Vec<String> = zhconv::tables::expand_table(zhconv::tables::ZH_HANS_TABLE)
+            .map(|(from, _)| from)
+            .collect();
+        let plain = [
+            "鞍山市",
+            "有一家",
+            "培训",
+            "学校",
+            "，",
+            "a1",
+            "é",
+            "（",
+            "的",
+            "干",
+            "后",
+        ];
+        let mut seed = 0x1234_5678_9abc_def0_u64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for _ in 0..300 {
+            let mut t = String::new();
+            for _ in 0..next(8) {
+                match next(4) {
+                    0 => t.push_str(&words[next(words.len())]),
+                    1 => t.extend(words[next(words.len())].chars().take(1)),
+                    _ => t.push_str(plain[next(plain.len())]),
+                }
+            }
+            assert_eq!(
+                first_conversion_at(&t),
+                first_conversion_reference(&t),
+                "{t:?}"
+            );
+        }
+        for t in ["", "abc", "鞍山市铁东区", "報名", "一釐", "a𠀀", "后来"] {
+            assert_eq!(
+                first_conversion_at(t),
+                first_conversion_reference(t),
+                "{t:?}"
+            );
         }
     }
 

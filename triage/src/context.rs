@@ -1,11 +1,13 @@
 //! Context cues around a name occurrence: what makes a bare short name a place.
 //!
-//! [`context`] looks at one occurrence; [`Cues`] finds every cue word of a text in one pass first,
-//! so that the context of many occurrences costs a few lookups each ([`Cues::context`] gives the
-//! same answer as [`context`]).
+//! The reference `context` (tests) looks at one occurrence; [`Cues`] holds every cue word of a
+//! text, found with the division names in one pass, so that the context of many occurrences
+//! costs a few lookups each ([`Cues::near`], [`Cues::org_follows`], [`Cues::reporter_clause`]
+//! give the same answers).
 
-use aho_corasick::automaton::Automaton;
-use aho_corasick::{Anchored, MatchKind, StartKind};
+#[cfg(test)]
+use aho_corasick::{MatchKind, StartKind};
+#[cfg(test)]
 use once_cell::sync::Lazy;
 
 /// Words right after a bare name that mark it as a place (`齐大山那边`, `星沙的`, `长沙一家`).
@@ -110,7 +112,10 @@ pub fn is_han(c: char) -> bool {
     matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FA1F)
 }
 
-/// Context flags of one occurrence.
+/// Context flags of one occurrence: those read at its ends. The two that look over its clause
+/// (an organisation's name follows in the clause, the clause speaks of the reporter's own place)
+/// are asked separately ([`Cues::org_follows`], [`Cues::reporter_clause`]): they cost searches
+/// and matter only for occurrences that count.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Ctx {
     /// Nothing ideographic right before (start, punctuation, space, digit).
@@ -123,12 +128,8 @@ pub struct Ctx {
     pub right_cue: bool,
     /// An administrative suffix right after (`电白县` for today's 电白区).
     pub right_suffix: bool,
-    /// An organisation name follows in the same clause.
-    pub org_follows: bool,
     /// In brackets right after an organisation's name: `某某学校（铁东区）`.
     pub org_precedes: bool,
-    /// The clause speaks of the reporter's own place.
-    pub reporter_clause: bool,
     /// A word continues the name into an ordinary word (`东方市场`).
     pub breaks_word: bool,
 }
@@ -140,10 +141,10 @@ impl Ctx {
     }
 }
 
-/// Computes the context of `text[start..end]` (byte offsets on char boundaries): the reference
-/// for [`Cues::context`].
+/// Computes the context of `text[start..end]` (byte offsets on char boundaries), with the two
+/// clause flags: the reference for [`Cues::context`].
 #[cfg(test)]
-pub fn context(text: &str, start: usize, end: usize) -> Ctx {
+pub fn context(text: &str, start: usize, end: usize) -> (Ctx, bool, bool) {
     let before = text.get(..start).unwrap_or("");
     let after = text.get(end..).unwrap_or("");
     let prev = before.chars().next_back();
@@ -186,17 +187,16 @@ pub fn context(text: &str, start: usize, end: usize) -> Ctx {
     let org_precedes = before
         .strip_suffix(['（', '('])
         .is_some_and(|b| ORG_SUFFIXES.iter().any(|s| b.ends_with(s)));
-    Ctx {
+    let ctx = Ctx {
         left_boundary,
         left_cue,
         right_boundary,
         right_cue,
         right_suffix,
-        org_follows,
         org_precedes,
-        reporter_clause,
         breaks_word,
-    }
+    };
+    (ctx, org_follows, reporter_clause)
 }
 
 const CUE_LEFT: u8 = 1;
@@ -215,11 +215,10 @@ const CLAUSE_AFTER_CHARS: usize = 24;
 /// Characters of the clause before a name searched for a reporter phrase.
 const CLAUSE_BEFORE_CHARS: usize = 16;
 
-/// One DFA over all cue words (walked by hand: every overlapping match, no per-match setup),
-/// with the kinds of each word.
-static CUE_WORDS: Lazy<Option<(aho_corasick::dfa::DFA, Vec<u8>)>> = Lazy::new(|| {
-    let mut words: Vec<&'static str> = Vec::new();
-    let mut kinds: Vec<u8> = Vec::new();
+/// Every cue word once, with the kinds of the lists it is in. They are searched with the
+/// division names, in the gazetteer's automaton: one walk of a text finds both.
+pub(crate) fn cue_words() -> Vec<(&'static str, u8)> {
+    let mut words: Vec<(&'static str, u8)> = Vec::new();
     for (list, kind) in [
         (LEFT_CUES, CUE_LEFT),
         (RIGHT_CUES, CUE_RIGHT),
@@ -227,26 +226,31 @@ static CUE_WORDS: Lazy<Option<(aho_corasick::dfa::DFA, Vec<u8>)>> = Lazy::new(||
         (REPORTER_CUES, CUE_REPORTER),
         (CLAUSE_BREAKS, CUE_BREAK),
     ] {
-        for w in list {
-            match words.iter().position(|x| x == w) {
-                Some(i) => kinds[i] |= kind,
-                None => {
-                    words.push(w);
-                    kinds.push(kind);
-                }
+        for &w in list {
+            match words.iter_mut().find(|(x, _)| *x == w) {
+                Some((_, kinds)) => *kinds |= kind,
+                None => words.push((w, kind)),
             }
         }
     }
+    words
+}
+
+/// One DFA over all cue words (walked by hand: every overlapping match): the reference for the
+/// cue words found with the names.
+#[cfg(test)]
+static CUE_DFA: Lazy<(aho_corasick::dfa::DFA, Vec<u8>)> = Lazy::new(|| {
+    let (words, kinds): (Vec<&str>, Vec<u8>) = cue_words().into_iter().unzip();
     let dfa = aho_corasick::dfa::DFA::builder()
         .match_kind(MatchKind::Standard)
         .start_kind(StartKind::Unanchored)
         .prefilter(false)
         .build(&words)
-        .ok()?;
-    Some((dfa, kinds))
+        .expect("cue words build a DFA");
+    (dfa, kinds)
 });
 
-/// Every cue word and clause break of one text, by byte position, so that [`Cues::context`]
+/// Every cue word and clause break of one text, by byte position, so that [`Cues::near`]
 /// needs no scan of its own.
 #[derive(Debug, Default)]
 pub struct Cues {
@@ -268,63 +272,82 @@ const AT_RIGHT_START: u8 = 2;
 /// An organisation suffix ends here.
 const AT_ORG_END: u8 = 4;
 
-/// True when some `(s, e)` of `v` (sorted by `s`) lies within `lo..hi`.
-fn any_within(v: &[(u32, u32)], lo: usize, hi: usize) -> bool {
-    let from = v.partition_point(|&(s, _)| (s as usize) < lo);
-    v[from..]
-        .iter()
-        .take_while(|&&(s, _)| (s as usize) < hi)
-        .any(|&(_, e)| e as usize <= hi)
+/// True when `s` has at most `limit` characters (counted only when its length in bytes leaves
+/// it open).
+fn chars_within(s: &str, limit: usize) -> bool {
+    s.len() <= limit || (s.len() <= 4 * limit && s.chars().count() <= limit)
 }
 
 impl Cues {
-    /// Finds the cue words of `text` (buffers reused).
-    pub fn fill(&mut self, text: &str) {
-        self.at.clear();
+    /// Starts the cues of a text of `len` bytes (buffers reused); [`Cues::record`] then adds
+    /// each cue word found, in order of end, and [`Cues::finish`] ends.
+    pub(crate) fn begin(&mut self, len: usize) {
+        self.at.truncate(len + 1);
         self.org.clear();
         self.reporter.clear();
         self.breaks.clear();
-        if text.len() >= u32::MAX as usize {
+        // Zeroed in one go (a resize from empty writes byte by byte).
+        self.at.resize(len + 1, 0);
+        self.at.fill(0);
+    }
+
+    /// A cue word of kinds `kinds` (of [`cue_words`]) at bytes `s..e`.
+    #[inline]
+    pub(crate) fn record(&mut self, s: usize, e: usize, kinds: u8) {
+        let (Ok(s32), Ok(e32)) = (u32::try_from(s), u32::try_from(e)) else {
             return;
+        };
+        if kinds & CUE_LEFT != 0 {
+            self.mark(e, AT_LEFT_END);
         }
-        self.at.resize(text.len() + 1, 0);
-        let Some((dfa, kinds)) = CUE_WORDS.as_ref() else {
-            return;
-        };
-        let Ok(mut sid) = dfa.start_state(Anchored::No) else {
-            return;
-        };
+        if kinds & CUE_RIGHT != 0 {
+            self.mark(s, AT_RIGHT_START);
+        }
+        if kinds & CUE_ORG != 0 {
+            self.org.push((s32, e32));
+            self.mark(e, AT_ORG_END);
+        }
+        if kinds & CUE_REPORTER != 0 {
+            self.reporter.push((s32, e32));
+        }
+        if kinds & CUE_BREAK != 0 {
+            self.breaks.push((s32, e32));
+        }
+    }
+
+    fn mark(&mut self, pos: usize, what: u8) {
+        if let Some(a) = self.at.get_mut(pos) {
+            *a |= what;
+        }
+    }
+
+    /// Ends the cues of a text.
+    pub(crate) fn finish(&mut self) {
+        // Found in order of end.
+        self.org.sort_unstable();
+        self.reporter.sort_unstable();
+    }
+
+    /// Finds the cue words of `text` with a DFA of their own (the reference for the cue words
+    /// found with the names).
+    #[cfg(test)]
+    pub fn fill(&mut self, text: &str) {
+        use aho_corasick::automaton::Automaton;
+        use aho_corasick::Anchored;
+        self.begin(text.len());
+        let (dfa, kinds) = &*CUE_DFA;
+        let mut sid = dfa.start_state(Anchored::No).expect("unanchored");
         for (at, &byte) in text.as_bytes().iter().enumerate() {
             sid = dfa.next_state(Anchored::No, sid, byte);
             if !dfa.is_special(sid) || !dfa.is_match(sid) {
                 continue;
             }
-            let e = at as u32 + 1;
             for k in 0..dfa.match_len(sid) {
                 let p = dfa.match_pattern(sid, k);
-                let s = e - dfa.pattern_len(p) as u32;
-                let kind = kinds[p.as_usize()];
-                if kind & CUE_LEFT != 0 {
-                    self.at[e as usize] |= AT_LEFT_END;
-                }
-                if kind & CUE_RIGHT != 0 {
-                    self.at[s as usize] |= AT_RIGHT_START;
-                }
-                if kind & CUE_ORG != 0 {
-                    self.org.push((s, e));
-                    self.at[e as usize] |= AT_ORG_END;
-                }
-                if kind & CUE_REPORTER != 0 {
-                    self.reporter.push((s, e));
-                }
-                if kind & CUE_BREAK != 0 {
-                    self.breaks.push((s, e));
-                }
+                self.record(at + 1 - dfa.pattern_len(p), at + 1, kinds[p.as_usize()]);
             }
         }
-        // Matches come in order of end.
-        self.org.sort_unstable();
-        self.reporter.sort_unstable();
+        self.finish();
     }
 
     fn has(&self, pos: usize, what: u8) -> bool {
@@ -336,72 +359,57 @@ impl Cues {
         self.has(pos, AT_LEFT_END)
     }
 
-    /// The clause after byte `end`: up to the next clause break, at most
-    /// [`CLAUSE_AFTER_CHARS`] characters. Returns its end byte.
-    /// `first_break` is the index in `breaks` of the first break starting at or after `end`.
-    fn clause_after_end(&self, text: &str, end: usize, first_break: usize) -> usize {
-        let next_break = self
-            .breaks
-            .get(first_break)
-            .map_or(text.len(), |&(s, _)| s as usize);
-        let clause = &text[end..next_break];
-        // Counting is cheap; walking to the limit is needed only for a long clause.
-        if clause.chars().count() <= CLAUSE_AFTER_CHARS {
-            return next_break;
-        }
-        clause
-            .char_indices()
-            .nth(CLAUSE_AFTER_CHARS)
-            .map_or(next_break, |(i, _)| end + i)
-    }
-
-    /// The clause before byte `start`: back to the last clause break, at most
-    /// [`CLAUSE_BEFORE_CHARS`] characters. Returns its start byte.
-    /// `first_break` is the index in `breaks` of the first break starting at or after `start`.
-    fn clause_before_start(&self, text: &str, start: usize, first_break: usize) -> usize {
-        let after_break = self.breaks[..first_break]
-            .last()
-            .map_or(0, |&(_, e)| e as usize);
-        let clause = &text[after_break..start];
-        if clause.chars().count() <= CLAUSE_BEFORE_CHARS {
-            return after_break;
-        }
-        clause
-            .char_indices()
-            .nth_back(CLAUSE_BEFORE_CHARS - 1)
-            .map_or(after_break, |(i, _)| after_break + i)
-    }
-
-    /// An organisation suffix lies in the clause after byte `end`. Most clauses hold none: the
-    /// clause's character limit is worked out only when one lies before the next break.
+    /// An organisation suffix lies in the clause after byte `end`: up to the next clause break,
+    /// at most [`CLAUSE_AFTER_CHARS`] characters. `first_break` is the index in `breaks` of the
+    /// first break starting at or after `end`. Of the suffixes before the break, the one that
+    /// ends first decides: only the characters up to it are counted.
     fn org_in_clause_after(&self, text: &str, end: usize, first_break: usize) -> bool {
         let next_break = self
             .breaks
             .get(first_break)
             .map_or(text.len(), |&(s, _)| s as usize);
-        any_within(&self.org, end, next_break)
-            && any_within(
-                &self.org,
-                end,
-                self.clause_after_end(text, end, first_break),
-            )
+        let from = self.org.partition_point(|&(s, _)| (s as usize) < end);
+        let first_end = self.org[from..]
+            .iter()
+            .take_while(|&&(s, _)| (s as usize) < next_break)
+            .map(|&(_, e)| e as usize)
+            .filter(|&e| e <= next_break)
+            .min();
+        first_end.is_some_and(|e| chars_within(&text[end..e], CLAUSE_AFTER_CHARS))
     }
 
-    /// A reporter phrase lies in the clause before byte `start` (same shortcut).
+    /// A reporter phrase lies in the clause before byte `start`: back to the last clause break,
+    /// at most [`CLAUSE_BEFORE_CHARS`] characters (same shortcut: the phrase that starts last
+    /// decides).
     fn reporter_in_clause_before(&self, text: &str, start: usize, first_break: usize) -> bool {
         let after_break = self.breaks[..first_break]
             .last()
             .map_or(0, |&(_, e)| e as usize);
-        any_within(&self.reporter, after_break, start)
-            && any_within(
-                &self.reporter,
-                self.clause_before_start(text, start, first_break),
-                start,
-            )
+        let from = self
+            .reporter
+            .partition_point(|&(s, _)| (s as usize) < after_break);
+        let last_start = self.reporter[from..]
+            .iter()
+            .take_while(|&&(s, _)| (s as usize) < start)
+            .filter(|&&(_, e)| e as usize <= start)
+            .map(|&(s, _)| s as usize)
+            .max();
+        last_start.is_some_and(|s| chars_within(&text[s..start], CLAUSE_BEFORE_CHARS))
     }
 
-    /// The context of `text[start..end]`; `text` is the text given to [`Cues::fill`].
-    pub fn context(&self, text: &str, start: usize, end: usize) -> Ctx {
+    /// The context of `text[start..end]` with the two clause flags, as [`context`] gives it.
+    #[cfg(test)]
+    pub fn context(&self, text: &str, start: usize, end: usize) -> (Ctx, bool, bool) {
+        (
+            self.near(text, start, end),
+            self.org_follows(text, start, end),
+            self.reporter_clause(text, start),
+        )
+    }
+
+    /// The context of `text[start..end]` read at its ends; `text` is the text whose cues these
+    /// are.
+    pub fn near(&self, text: &str, start: usize, end: usize) -> Ctx {
         let before = text.get(..start).unwrap_or("");
         let after = text.get(end..).unwrap_or("");
         let prev = before.chars().next_back();
@@ -417,15 +425,6 @@ impl Cues {
         let name = text.get(start..end).unwrap_or("");
         let breaks_word = (name.ends_with('市') && next == Some('场'))
             || (name.ends_with('区') && matches!(next, Some('域' | '别')));
-        // One search finds the breaks around the name; those inside it (rare) are stepped over.
-        let break_from_start = self.breaks.partition_point(|&(s, _)| (s as usize) < start);
-        let break_from_end = break_from_start
-            + self.breaks[break_from_start..]
-                .iter()
-                .take_while(|&&(s, _)| (s as usize) < end)
-                .count();
-        let org_follows = self.org_in_clause_after(text, end, break_from_end);
-        let reporter_clause = self.reporter_in_clause_before(text, start, break_from_start);
         let org_precedes = matches!(prev, Some('（' | '('))
             && prev.is_some_and(|p| self.has(start - p.len_utf8(), AT_ORG_END));
         Ctx {
@@ -434,11 +433,27 @@ impl Cues {
             right_boundary,
             right_cue,
             right_suffix,
-            org_follows,
             org_precedes,
-            reporter_clause,
             breaks_word,
         }
+    }
+
+    /// An organisation's name follows `text[start..end]` in its clause.
+    pub fn org_follows(&self, text: &str, start: usize, end: usize) -> bool {
+        // The breaks inside the name (rare) are stepped over.
+        let from = self.breaks.partition_point(|&(s, _)| (s as usize) < start);
+        let after_name = from
+            + self.breaks[from..]
+                .iter()
+                .take_while(|&&(s, _)| (s as usize) < end)
+                .count();
+        self.org_in_clause_after(text, end, after_name)
+    }
+
+    /// The clause of a name starting at `start` speaks of the reporter's own place.
+    pub fn reporter_clause(&self, text: &str, start: usize) -> bool {
+        let from = self.breaks.partition_point(|&(s, _)| (s as usize) < start);
+        self.reporter_in_clause_before(text, start, from)
     }
 }
 
@@ -470,6 +485,121 @@ mod tests {
             '，', '。', '；', '！', '？', '\n', ',', ';', '!', '?', '：', ':', '、', '的', 'a', ' ',
         ] {
             assert_eq!(listed.contains(&c), is_clause_break(c), "{c:?}");
+        }
+    }
+
+    /// Every cue word at every character of `text`, found by comparing all words there.
+    fn fill_reference(text: &str) -> Cues {
+        let mut cues = Cues {
+            at: vec![0; text.len() + 1],
+            ..Default::default()
+        };
+        for (i, _) in text.char_indices() {
+            let rest = &text[i..];
+            let at_word = |w: &&&str| rest.starts_with(**w);
+            for w in LEFT_CUES.iter().filter(at_word) {
+                cues.at[i + w.len()] |= AT_LEFT_END;
+            }
+            if RIGHT_CUES.iter().any(|w| rest.starts_with(*w)) {
+                cues.at[i] |= AT_RIGHT_START;
+            }
+            for w in ORG_SUFFIXES.iter().filter(at_word) {
+                cues.org.push((i as u32, (i + w.len()) as u32));
+                cues.at[i + w.len()] |= AT_ORG_END;
+            }
+            for w in REPORTER_CUES.iter().filter(at_word) {
+                cues.reporter.push((i as u32, (i + w.len()) as u32));
+            }
+            for w in CLAUSE_BREAKS.iter().filter(at_word) {
+                cues.breaks.push((i as u32, (i + w.len()) as u32));
+            }
+        }
+        cues.org.sort_unstable();
+        cues.reporter.sort_unstable();
+        cues
+    }
+
+    #[test]
+    fn fill_finds_every_cue_word() {
+        let pieces: Vec<&str> = LEFT_CUES
+            .iter()
+            .chain(RIGHT_CUES)
+            .chain(ORG_SUFFIXES)
+            .chain(REPORTER_CUES)
+            .chain(CLAUSE_BREAKS)
+            .copied()
+            .chain([
+                "铁东区",
+                "a",
+                " ",
+                "é",
+                "𠀀",
+                "矿业集团",
+                "（",
+                "家",
+                "某某某某某某某",
+            ])
+            .collect();
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let mut cues = Cues::default();
+        for round in 0..500 {
+            let text: String = (0..next(40)).map(|_| pieces[next(pieces.len())]).collect();
+            cues.fill(&text);
+            let want = fill_reference(&text);
+            assert_eq!(cues.at, want.at, "{round} {text:?}");
+            assert_eq!(cues.org, want.org, "{text:?}");
+            assert_eq!(cues.reporter, want.reporter, "{text:?}");
+            assert_eq!(cues.breaks, want.breaks, "{text:?}");
+            if round < 150 {
+                same(&text);
+            }
+        }
+    }
+
+    #[test]
+    fn cues_found_with_the_names_are_the_cue_words() {
+        let g = crate::gazetteer::Gazetteer::get();
+        let pieces: Vec<&str> = cue_words()
+            .into_iter()
+            .map(|(w, _)| w)
+            .chain([
+                "铁东区",
+                "鞍山市",
+                "东方",
+                "海城",
+                "汤岗子",
+                "a",
+                "“",
+                "新华",
+                "市场",
+            ])
+            .collect();
+        let mut seed = 0x0123_4567_89ab_cdef_u64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let (mut with_names, mut alone, mut raw) = (Cues::default(), Cues::default(), Vec::new());
+        for _ in 0..300 {
+            let text: String = (0..next(30)).map(|_| pieces[next(pieces.len())]).collect();
+            g.find_all_with_cues(&text, &mut raw, &mut with_names);
+            alone.fill(&text);
+            assert_eq!(format!("{with_names:?}"), format!("{alone:?}"), "{text:?}");
+            let names: Vec<_> = raw.iter().map(|m| (m.start, m.end, m.name)).collect();
+            let reference: Vec<_> = g
+                .find_all(&text)
+                .iter()
+                .map(|m| (m.start, m.end, m.name))
+                .collect();
+            assert_eq!(names, reference, "{text:?}");
         }
     }
 

@@ -127,9 +127,22 @@ pub struct Gazetteer {
     readings: Vec<Reading>,
     /// Per name, then one end marker: what the locus asks of every name found, in one place.
     name_info: Vec<NameInfo>,
-    /// Built on first use (a charwise double-array Aho-Corasick automaton over all names).
-    automaton: OnceCell<CharwiseDoubleArrayAhoCorasick<u32>>,
+    /// Built on first use (a charwise double-array Aho-Corasick automaton over all names and
+    /// the locus cue words).
+    automaton: OnceCell<NameAutomaton>,
     only_county: HashMap<u32, u32>,
+}
+
+/// The names' automaton. It holds the locus cue words ([`crate::context::cue_words`]) too, so
+/// that one walk of a text finds the names and the cues around them.
+struct NameAutomaton {
+    pma: CharwiseDoubleArrayAhoCorasick<u32>,
+    /// Values below this are name indices; from it on, cue words that are no name.
+    first_cue: u32,
+    /// The kinds of the cue words that are no name, by value from `first_cue`.
+    cue_kinds: Vec<u8>,
+    /// Names that are cue words too, with their kinds, by name index.
+    named_cues: Vec<(u32, u8)>,
 }
 
 impl std::fmt::Debug for Gazetteer {
@@ -540,12 +553,42 @@ impl Gazetteer {
         self.name_info[id as usize].any_strong
     }
 
-    fn automaton(&self) -> &CharwiseDoubleArrayAhoCorasick<u32> {
+    fn automaton(&self) -> &NameAutomaton {
         self.automaton.get_or_init(|| {
-            CharwiseDoubleArrayAhoCorasickBuilder::new()
-                .match_kind(MatchKind::Standard)
-                .build_with_values(self.names.iter().enumerate().map(|(i, n)| (*n, i as u32)))
-                .expect("division names build an automaton")
+            let first_cue = self.names.len() as u32;
+            let index: HashMap<&str, u32> = self
+                .names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (*n, i as u32))
+                .collect();
+            let (mut cue_only, mut cue_kinds, mut named_cues) =
+                (Vec::new(), Vec::new(), Vec::new());
+            for (word, kinds) in crate::context::cue_words() {
+                match index.get(word) {
+                    Some(&i) => named_cues.push((i, kinds)),
+                    None => {
+                        cue_only.push((word, first_cue + cue_kinds.len() as u32));
+                        cue_kinds.push(kinds);
+                    }
+                }
+            }
+            named_cues.sort_unstable();
+            let patterns = self
+                .names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (*n, i as u32))
+                .chain(cue_only);
+            NameAutomaton {
+                pma: CharwiseDoubleArrayAhoCorasickBuilder::new()
+                    .match_kind(MatchKind::Standard)
+                    .build_with_values(patterns)
+                    .expect("division names build an automaton"),
+                first_cue,
+                cue_kinds,
+                named_cues,
+            }
         })
     }
 
@@ -568,16 +611,50 @@ impl Gazetteer {
 
     /// [`Gazetteer::find_all`] into a buffer (cleared first).
     pub fn find_all_into(&self, text: &str, out: &mut Vec<RawMatch>) {
+        let a = self.automaton();
         out.clear();
         out.extend(
-            self.automaton()
+            a.pma
                 .find_overlapping_iter(text)
+                .filter(|m| m.value() < a.first_cue)
                 .map(|m| RawMatch {
                     start: m.start(),
                     end: m.end(),
                     name: m.value(),
                 }),
         );
+    }
+
+    /// [`Gazetteer::find_all_into`], and the locus cue words of the text into `cues`, in the
+    /// same walk.
+    pub(crate) fn find_all_with_cues(
+        &self,
+        text: &str,
+        out: &mut Vec<RawMatch>,
+        cues: &mut crate::context::Cues,
+    ) {
+        let a = self.automaton();
+        out.clear();
+        cues.begin(text.len());
+        for m in a.pma.find_overlapping_iter(text) {
+            let v = m.value();
+            if v >= a.first_cue {
+                let kinds = a.cue_kinds.get((v - a.first_cue) as usize).copied();
+                cues.record(m.start(), m.end(), kinds.unwrap_or(0));
+                continue;
+            }
+            out.push(RawMatch {
+                start: m.start(),
+                end: m.end(),
+                name: v,
+            });
+            if !a.named_cues.is_empty() {
+                if let Ok(k) = a.named_cues.binary_search_by_key(&v, |&(i, _)| i) {
+                    cues.record(m.start(), m.end(), a.named_cues[k].1);
+                }
+            }
+        }
+        cues.finish();
     }
 
     /// The prefecture-level handling code for a county code (DOMAIN §4): municipalities →

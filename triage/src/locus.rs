@@ -15,6 +15,7 @@ use crate::zones::Zones;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
+use std::fmt::Write;
 
 /// What the locus stage is given.
 #[derive(Debug, Clone, Default)]
@@ -171,24 +172,41 @@ struct Scratch {
     cues: Cues,
     out: Vec<Weighed>,
     chained: Vec<Weighed>,
+    /// Per occurrence of the source scanned: whether it survives the overlap filter.
+    keep: Vec<bool>,
 }
 
 thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
-/// The range of `sorted` equal to `pos`: one search, then a walk over the few equal entries
-/// (only a handful of names end, or start, at one place).
-fn equal_range(sorted: &[u32], pos: usize) -> std::ops::Range<usize> {
-    let a = sorted.partition_point(|&x| (x as usize) < pos);
-    let b = a + sorted[a..]
+/// The range of `ends` (ascending) equal to `pos`, given `pos <= ends[i]`: found walking back
+/// from `i` (the names that end between `pos` and `ends[i]` overlap the name at `i`: a few).
+fn ends_equal_back(ends: &[u32], i: usize, pos: usize) -> std::ops::Range<usize> {
+    let mut a = i;
+    while a > 0 && ends[a - 1] as usize >= pos {
+        a -= 1;
+    }
+    let b = a + ends[a..].iter().take_while(|&&x| x as usize == pos).count();
+    a..b
+}
+
+/// The range of `starts` (ascending) equal to `pos`, walking on from `*from`, which is left at
+/// the first start not before `pos`: for a `pos` that never decreases from one call to the next,
+/// all calls together walk `starts` once.
+fn starts_equal_from(starts: &[u32], from: &mut usize, pos: usize) -> std::ops::Range<usize> {
+    while starts.get(*from).is_some_and(|&x| (x as usize) < pos) {
+        *from += 1;
+    }
+    let a = *from;
+    let b = a + starts[a..]
         .iter()
         .take_while(|&&x| x as usize == pos)
         .count();
     a..b
 }
 
-/// Scans one source and returns the occurrences that count; their readings are appended to
+/// Scans one source and appends the occurrences that count to `occs`, their readings to
 /// `weighed`.
 ///
 /// `subject_at` is where the subject's name lies in `text`: for the text, its span when the name
@@ -202,9 +220,12 @@ fn scan(
     subject_at: Option<(usize, usize)>,
     mirrored: bool,
     weighed: &mut Vec<Weighed>,
-) -> Vec<Occ> {
+    occs: &mut Vec<Occ>,
+) {
     SCRATCH.with(|sc| match sc.try_borrow_mut() {
-        Ok(mut sc) => scan_with(g, text, source, subject_at, mirrored, weighed, &mut sc),
+        Ok(mut sc) => scan_with(
+            g, text, source, subject_at, mirrored, weighed, occs, &mut sc,
+        ),
         Err(_) => scan_with(
             g,
             text,
@@ -212,11 +233,13 @@ fn scan(
             subject_at,
             mirrored,
             weighed,
+            occs,
             &mut Scratch::default(),
         ),
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn scan_with(
     g: &Gazetteer,
     text: &str,
@@ -224,8 +247,9 @@ fn scan_with(
     subject_at: Option<(usize, usize)>,
     mirrored: bool,
     weighed: &mut Vec<Weighed>,
+    all_occs: &mut Vec<Occ>,
     sc: &mut Scratch,
-) -> Vec<Occ> {
+) {
     let Scratch {
         raw,
         ends,
@@ -236,10 +260,12 @@ fn scan_with(
         cues,
         out,
         chained,
+        keep,
     } = sc;
-    g.find_all_into(text, raw);
+    // The names, and the cue words of their context, in one walk.
+    g.find_all_with_cues(text, raw, cues);
     if raw.is_empty() {
-        return Vec::new();
+        return;
     }
     let raw: &[RawMatch] = raw;
     // Positions fit in 32 bits: texts are far shorter than 4 GiB.
@@ -251,7 +277,15 @@ fn scan_with(
             .enumerate()
             .map(|(j, m)| ((m.start as u64) << 32) | j as u64),
     );
-    start_keys.sort_unstable();
+    // In end order the starts are nearly sorted already (only overlapping names are out of
+    // order): insertion sort is close to linear here. The keys are distinct.
+    for k in 1..start_keys.len() {
+        let mut m = k;
+        while m > 0 && start_keys[m - 1] > start_keys[m] {
+            start_keys.swap(m - 1, m);
+            m -= 1;
+        }
+    }
     by_start.clear();
     by_start.extend(start_keys.iter().map(|&k| k as u32));
     starts.clear();
@@ -260,22 +294,25 @@ fn scan_with(
     // their cache misses overlap instead of stalling the scan below one by one.
     strong.clear();
     strong.extend(raw.iter().map(|m| g.any_strong(m.name)));
-    let ending_at = |pos: usize| equal_range(ends, pos);
-    let starting_at = |pos: usize| &by_start[equal_range(starts, pos)];
-    let mut cues_filled = false;
-    let mut occs: Vec<Occ> = Vec::new();
+    // `raw` comes in order of end: the names ending where one starts lie just before it, and
+    // the names starting where one ends (or one space later) are found by two walks along
+    // `starts` that only move forward.
+    let (mut right_from, mut right_gap_from) = (0usize, 0usize);
+    // This source's occurrences are pushed after those of the sources before.
+    let base = all_occs.len();
+    let occs = all_occs;
     let lenient = source.is_address() || source == Source::SubjectName;
     for (i, r) in raw.iter().enumerate() {
         // Neighbours: occurrences right before / right after (a space allowed).
-        let left_a = ending_at(r.start);
+        let left_a = ends_equal_back(ends, i, r.start);
         let left_b = if r.start > 0 && gap_ok(text, r.start - 1, r.start) {
-            ending_at(r.start - 1)
+            ends_equal_back(ends, i, r.start - 1)
         } else {
             0..0
         };
-        let right_a = starting_at(r.end);
+        let right_a = &by_start[starts_equal_from(starts, &mut right_from, r.end)];
         let right_b: &[u32] = if gap_ok(text, r.end, r.end + 1) {
-            starting_at(r.end + 1)
+            &by_start[starts_equal_from(starts, &mut right_gap_from, r.end + 1)]
         } else {
             &[]
         };
@@ -296,26 +333,21 @@ fn scan_with(
             && right_n.clone().next().is_none()
         {
             let prev = text.get(..r.start).and_then(|b| b.chars().next_back());
-            if prev.is_some_and(is_han) {
-                if !cues_filled {
-                    cues.fill(text);
-                    cues_filled = true;
-                }
-                if !cues.left_cue_at(r.start) {
-                    continue;
-                }
+            if prev.is_some_and(is_han) && !cues.left_cue_at(r.start) {
+                continue;
             }
-        }
-        if !cues_filled {
-            cues.fill(text);
-            cues_filled = true;
         }
         let readings = g.readings(r.name);
         let (has_left, has_right) = (
             left_n.clone().next().is_some(),
             right_n.clone().next().is_some(),
         );
-        let ctx = cues.context(text, r.start, r.end);
+        // The clause flags cost searches: they are worked out only when a reading asks, or
+        // when the occurrence counts.
+        let ctx = cues.near(text, r.start, r.end);
+        let mut org_follows_known: Option<bool> = None;
+        let mut org_follows =
+            || *org_follows_known.get_or_insert_with(|| cues.org_follows(text, r.start, r.end));
         let spread = g.township_spread(r.name);
         out.clear();
         chained.clear();
@@ -368,7 +400,7 @@ fn scan_with(
             } else if ctx.left_ok() && (ctx.right_cue || (ctx.left_boundary && ctx.right_boundary))
             {
                 Some((SHORT_CUED, false))
-            } else if ctx.left_ok() && ctx.org_follows {
+            } else if ctx.left_ok() && org_follows() {
                 Some((SHORT_ORG, true))
             } else {
                 None
@@ -390,16 +422,16 @@ fn scan_with(
         if kept.is_empty() {
             continue;
         }
-        let attached = ctx.org_follows
-            || ctx.org_precedes
+        let attached = ctx.org_precedes
             || subject_at.is_some_and(|(s, e)| {
                 (r.start >= s && r.end <= e) || (r.end <= s && s - r.end <= 6)
-            });
+            })
+            || org_follows();
         let mut factor = 1.0;
         if attached {
             factor *= 1.5;
         }
-        if ctx.reporter_clause && !attached {
+        if !attached && cues.reporter_clause(text, r.start) {
             factor *= 0.4;
         }
         let from = weighed.len() as u32;
@@ -416,19 +448,21 @@ fn scan_with(
     // Overlaps: a name inside a longer accepted name goes; of two crossing names the earlier stays.
     // `occs` come in order of end; a name that contains or crosses `a` from the left starts at
     // or before `a.start`, so it ends in `a.start + 1 ..= a.start + longest`.
-    let longest = occs.iter().map(Occ::len).max().unwrap_or(0);
-    let mut keep = vec![true; occs.len()];
-    for i in 0..occs.len() {
-        let a_start = occs[i].start;
-        let from = occs.partition_point(|o| o.end <= a_start);
-        for j in from..occs.len() {
-            if occs[j].end > a_start + longest {
+    let scanned = &occs[base..];
+    let longest = scanned.iter().map(Occ::len).max().unwrap_or(0);
+    keep.clear();
+    keep.resize(scanned.len(), true);
+    for i in 0..scanned.len() {
+        let a_start = scanned[i].start;
+        let from = scanned.partition_point(|o| o.end <= a_start);
+        for j in from..scanned.len() {
+            if scanned[j].end > a_start + longest {
                 break;
             }
             if i == j || !keep[j] {
                 continue;
             }
-            let (a, b) = (&occs[i], &occs[j]);
+            let (a, b) = (&scanned[i], &scanned[j]);
             let inside = b.start <= a.start && a.end <= b.end && b.len() > a.len();
             let crossing = b.start < a.start && a.start < b.end && b.end < a.end;
             if inside || crossing {
@@ -437,11 +471,11 @@ fn scan_with(
             }
         }
     }
-    occs.into_iter()
-        .zip(keep)
-        .filter(|(_, k)| *k)
-        .map(|(o, _)| o)
-        .collect()
+    let mut k = 0;
+    occs.retain(|_| {
+        k += 1;
+        k <= base || keep[k - 1 - base]
+    });
 }
 
 /// Normalizes a home / region code to its significant prefix (`210300` → `2103`, `210000` → `21`).
@@ -472,9 +506,9 @@ pub(crate) fn locate(
             // Where the subject's name (or its distinctive core) appears in the text.
             input.text.find(n).map(|s| (s, s + n.len()))
         });
-    let mut occs: Vec<Occ> = Vec::new();
-    let mut weighed: Vec<Weighed> = Vec::new();
-    let mut sources: Vec<(Source, &str)> = Vec::new();
+    let mut occs: Vec<Occ> = Vec::with_capacity(64);
+    let mut weighed: Vec<Weighed> = Vec::with_capacity(128);
+    let mut sources: Vec<(Source, &str)> = Vec::with_capacity(4);
     if let Some(a) = input.subject_address {
         sources.push((Source::SubjectAddress, a));
     }
@@ -491,7 +525,15 @@ pub(crate) fn locate(
             Source::SubjectName => Some((0, s.len())),
             _ => None,
         };
-        occs.extend(scan(g, s, *src, at, subject_at.is_some(), &mut weighed));
+        scan(
+            g,
+            s,
+            *src,
+            at,
+            subject_at.is_some(),
+            &mut weighed,
+            &mut occs,
+        );
     }
     let source_text = |src: Source| {
         sources
@@ -571,8 +613,9 @@ pub(crate) fn locate(
     let mut totals: Vec<f32> = vec![0.0; counties.len()];
     let mut rel: Vec<f32> = vec![0.0; counties.len()];
     // (county position, occurrence) in order of occurrence.
-    let mut support_all: Vec<(u32, u32)> = Vec::new();
-    let mut seen: FxHashMap<(u32, u8, u32), u32> = FxHashMap::default();
+    let mut support_all: Vec<(u32, u32)> = Vec::with_capacity(2 * occs.len());
+    let mut seen: FxHashMap<(u32, u8, u32), u32> =
+        FxHashMap::with_capacity_and_hasher(2 * occs.len(), Default::default());
     let mut upper: Vec<(u32, f32)> = Vec::new();
     for (k, o) in occs.iter().enumerate() {
         rel.iter_mut().for_each(|r| *r = 0.0);
@@ -635,16 +678,21 @@ pub(crate) fn locate(
             .collect()
     };
 
-    let describe = |o: &Occ| -> String {
+    // `“words”(start–end)` in characters, the source named unless it is the text.
+    let describe_into = |o: &Occ, out: &mut String| {
         let src = source_text(o.source);
         let w = src.get(o.start..o.end).unwrap_or("");
         let s = chars_at(src, o.start);
         let e = s + w.chars().count();
-        if o.source == Source::Text {
-            format!("“{w}”({s}–{e})")
-        } else {
-            format!("{}“{w}”({s}–{e})", o.source.label())
+        if o.source != Source::Text {
+            out.push_str(o.source.label());
         }
+        let _ = write!(out, "“{w}”({s}–{e})");
+    };
+    let describe = |o: &Occ| -> String {
+        let mut out = String::new();
+        describe_into(o, &mut out);
+        out
     };
     let cand_line = |c: u32| {
         let code = g.division(c).code;
@@ -673,7 +721,6 @@ pub(crate) fn locate(
         .filter(|&i| best - scored[i].1 < TIE_MARGIN)
         .collect();
     if group.len() > 1 {
-        let names: Vec<String> = group.iter().map(|&i| g.short_path(scored[i].0)).collect();
         if let Some(p) = phone_region {
             let sub: Vec<usize> = group
                 .iter()
@@ -681,6 +728,7 @@ pub(crate) fn locate(
                 .filter(|&i| within(&g.division(scored[i].0).code, p))
                 .collect();
             if !sub.is_empty() && sub.len() < group.len() {
+                let names: Vec<String> = group.iter().map(|&i| g.short_path(scored[i].0)).collect();
                 let region = g
                     .lookup(p)
                     .map(|d| {
@@ -739,29 +787,31 @@ pub(crate) fn locate(
     let win = group[0];
     let (county, score) = (scored[win].0, scored[win].1);
     let support = &support_of(scored[win].2);
-    let words: Vec<String> = support
-        .iter()
-        .take(5)
-        .map(|&k| describe(&occs[k]))
-        .collect();
-    reasons.insert(
-        0,
-        format!(
-            "匹配{}，定位 {}（得分{:.1}）",
-            words.join("+"),
-            g.short_path(county),
-            score
-        ),
-    );
-    let losers: Vec<String> = scored
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| *i != win)
-        .take(4)
-        .map(|(_, (c, s, _))| format!("{}（{:.1}）", g.short_path(*c), s))
-        .collect();
+    // The reasons are written straight into their strings (no string per word, no join).
+    let mut because = String::with_capacity(160);
+    because.push_str("匹配");
+    for (n, &k) in support.iter().take(5).enumerate() {
+        if n > 0 {
+            because.push('+');
+        }
+        describe_into(&occs[k], &mut because);
+    }
+    because.push_str("，定位 ");
+    g.push_short_path(county, &mut because);
+    let _ = write!(because, "（得分{score:.1}）");
+    reasons.insert(0, because);
+    let mut losers = String::new();
+    for (_, (c, s, _)) in scored.iter().enumerate().filter(|(i, _)| *i != win).take(4) {
+        losers.push_str(if losers.is_empty() {
+            "未采用的候选："
+        } else {
+            "、"
+        });
+        g.push_short_path(*c, &mut losers);
+        let _ = write!(losers, "（{s:.1}）");
+    }
     if !losers.is_empty() {
-        reasons.push(format!("未采用的候选：{}", losers.join("、")));
+        reasons.push(losers);
     }
     // Evidence and the township, if one was named.
     let mut township = None;
@@ -817,4 +867,58 @@ fn zone_fallback(g: &Gazetteer, zones: &Zones, sources: &[(Source, &str)], locus
         }
     }
     locus
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The range of `sorted` equal to `pos`, by binary search.
+    fn equal_range(sorted: &[u32], pos: usize) -> std::ops::Range<usize> {
+        let a = sorted.partition_point(|&x| (x as usize) < pos);
+        let b = sorted.partition_point(|&x| (x as usize) <= pos);
+        a..b
+    }
+
+    #[test]
+    fn neighbour_walks_agree_with_binary_search() {
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for _ in 0..200 {
+            // Spans (start, end) sorted by end, as the automaton reports them.
+            let mut spans: Vec<(u32, u32)> = (0..next(30))
+                .map(|_| {
+                    let end = 1 + next(60) as u32;
+                    (end.saturating_sub(1 + next(6) as u32), end)
+                })
+                .collect();
+            spans.sort_by_key(|&(_, e)| e);
+            let ends: Vec<u32> = spans.iter().map(|&(_, e)| e).collect();
+            let mut starts: Vec<u32> = spans.iter().map(|&(s, _)| s).collect();
+            starts.sort_unstable();
+            let (mut from, mut gap_from) = (0, 0);
+            for (i, &(s, e)) in spans.iter().enumerate() {
+                let (s, e) = (s as usize, e as usize);
+                assert_eq!(ends_equal_back(&ends, i, s), equal_range(&ends, s));
+                if s > 0 {
+                    assert_eq!(ends_equal_back(&ends, i, s - 1), equal_range(&ends, s - 1));
+                }
+                assert_eq!(
+                    starts_equal_from(&starts, &mut from, e),
+                    equal_range(&starts, e)
+                );
+                if i % 2 == 0 {
+                    assert_eq!(
+                        starts_equal_from(&starts, &mut gap_from, e + 1),
+                        equal_range(&starts, e + 1)
+                    );
+                }
+            }
+        }
+    }
 }

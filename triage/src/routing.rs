@@ -199,17 +199,18 @@ pub(crate) fn route(
             ReferralKind::ExamQualification => None,
         };
         let cat_codes: Vec<&str> = cats.iter().map(|c| c.code()).collect();
+        let basis = bases.join("；");
         reasons.push(format!(
             "{}（{}）：{}，依据 {}",
             k.label(),
             cat_codes.join("、"),
             body,
-            bases.join("；")
+            basis
         ));
         referrals.push(Referral {
             code: k,
             body,
-            basis: bases.join("；"),
+            basis,
             contact,
             email,
         });

@@ -102,7 +102,7 @@ impl Fired {
 /// A term of a rule found in the text: its slot, character span and byte span.
 #[derive(Debug, Clone, Copy)]
 struct Hit {
-    /// `All` slot index, or `UNLESS` for an `unless` term.
+    /// `All` slot index.
     slot: u8,
     cs: u32,
     ce: u32,
@@ -110,19 +110,17 @@ struct Hit {
     be: u32,
 }
 
-const UNLESS: u8 = u8::MAX;
-
 /// Reusable per-thread buffers: extraction allocates only for its result.
 #[derive(Default)]
 struct Scratch {
-    raw: Vec<(u32, u32, u32, u32, u32)>,
     masks: Vec<u16>,
     also: Vec<u16>,
     dead: Vec<bool>,
     complete: Vec<u32>,
-    /// Per rule, its index in `complete` (`u32::MAX` when incomplete).
-    rank: Vec<u32>,
+    /// Per rule, the hits of its `all` terms, in the order found.
     groups: Vec<Vec<Hit>>,
+    /// Per rule, where its `unless` terms start (characters).
+    unless: Vec<Vec<u32>>,
     suffixes: Vec<(usize, usize, bool)>,
     stops: Vec<(usize, usize)>,
     fee_cues: Vec<usize>,
@@ -132,8 +130,6 @@ struct Scratch {
     neg_before: Vec<u32>,
     neg_after: Vec<u32>,
     breaks: Vec<u32>,
-    all: Vec<(u8, u32, u32, u32, u32)>,
-    unless: Vec<u32>,
 }
 
 thread_local! {
@@ -200,9 +196,16 @@ impl Extractor {
         let hint = envelope.subject.as_ref();
         let n_rules = c.rules.len();
 
-        // One pass of the automaton. Slot masks per rule are set on the way; the positions of
-        // rule terms are kept (`raw`) for the rules that turn out complete.
-        sc.raw.clear();
+        // One pass of the automaton. Slot masks per rule are set on the way, and each rule's
+        // hits kept for when it turns out complete.
+        sc.groups.resize_with(n_rules, Vec::new);
+        sc.unless.resize_with(n_rules, Vec::new);
+        for g in &mut sc.groups {
+            g.clear();
+        }
+        for u in &mut sc.unless {
+            u.clear();
+        }
         sc.masks.clear();
         sc.masks.resize(n_rules, 0);
         sc.also.clear();
@@ -224,17 +227,16 @@ impl Extractor {
             unreachable!("the DFA is built unanchored")
         };
         let mut sid = start;
-        // Characters in `bytes[..counted]`, brought up to date at each match (a byte that is
-        // not a UTF-8 continuation byte starts a character).
-        let (mut counted, mut chars_before) = (0usize, 0u32);
+        // Characters in `bytes[..=at]`: a byte that is not a UTF-8 continuation byte starts a
+        // character (counted on the way: cheaper than counting back at each of the matches).
+        let mut chars_before = 0u32;
         for (at, &byte) in bytes.iter().enumerate() {
+            chars_before += u32::from((byte as i8) >= -0x40);
             sid = dfa.next_state(Anchored::No, sid, byte);
             if !dfa.is_special(sid) || !dfa.is_match(sid) {
                 continue;
             }
             let be = at + 1;
-            chars_before += count_chars(&bytes[counted..be]);
-            counted = be;
             // A match ends at a character boundary: `chars_before` counts its last character.
             let ce = chars_before;
             for k in 0..dfa.match_len(sid) {
@@ -247,11 +249,8 @@ impl Extractor {
         }
         // Complete rules: every slot seen, no `unless_text`. Only their hits are gathered.
         sc.complete.clear();
-        sc.rank.clear();
-        sc.rank.resize(n_rules, u32::MAX);
         for (i, r) in c.rules.iter().enumerate() {
             if !sc.dead[i] && sc.masks[i] == r.full_all && sc.also[i] == r.full_also {
-                sc.rank[i] = sc.complete.len() as u32;
                 sc.complete.push(i as u32);
             }
         }
@@ -459,17 +458,29 @@ impl Extractor {
     #[inline]
     fn on_match(&self, sc: &mut Scratch, pid: usize, bs: usize, be: usize, cs: u32, ce: u32) {
         let c = &self.c;
+        let (from, to) = (c.rule_uses_from[pid], c.rule_uses_from[pid + 1]);
+        let hit = |slot| Hit {
+            slot,
+            cs,
+            ce,
+            bs: bs as u32,
+            be: be as u32,
+        };
+        for &(rule, role) in &c.rule_uses[from as usize..to as usize] {
+            let r = rule as usize;
+            match role {
+                Role::All(s) => {
+                    sc.masks[r] |= 1 << s;
+                    sc.groups[r].push(hit(s));
+                }
+                Role::Also(s) => sc.also[r] |= 1 << s,
+                Role::UnlessText => sc.dead[r] = true,
+                Role::Unless => sc.unless[r].push(cs),
+            }
+        }
         for u in &c.uses[pid] {
             match *u {
-                TermUse::Rule { rule, role } => {
-                    let r = rule as usize;
-                    match role {
-                        Role::All(s) => sc.masks[r] |= 1 << s,
-                        Role::Also(s) => sc.also[r] |= 1 << s,
-                        Role::UnlessText => sc.dead[r] = true,
-                        Role::Unless => {}
-                    }
-                }
+                TermUse::Rule { .. } => {}
                 TermUse::Suffix => sc.suffixes.push((bs, be, false)),
                 TermUse::EndOnly => sc.suffixes.push((bs, be, true)),
                 TermUse::Stop => sc.stops.push((bs, be)),
@@ -482,45 +493,11 @@ impl Extractor {
                 TermUse::ClauseBreak => sc.breaks.push(cs),
             }
         }
-        if c.has_rule_use[pid] {
-            sc.raw.push((pid as u32, bs as u32, be as u32, cs, ce));
-        }
     }
 
     /// Evaluates the complete rules over their hits; returns those that fire, in rule order.
     fn fire(&self, sc: &mut Scratch) -> Vec<Fired> {
         let c = &self.c;
-        // Gather the hits of the complete rules, one group per rule, in end order.
-        let n = sc.complete.len();
-        if sc.groups.len() < n {
-            sc.groups.resize_with(n, Vec::new);
-        }
-        for g in &mut sc.groups[..n] {
-            g.clear();
-        }
-        {
-            for &(pid, bs, be, cs, ce) in &sc.raw {
-                for u in &c.uses[pid as usize] {
-                    if let TermUse::Rule { rule, role } = *u {
-                        let slot = match role {
-                            Role::All(s) => s,
-                            Role::Unless => UNLESS,
-                            _ => continue,
-                        };
-                        let k = sc.rank[rule as usize];
-                        if k != u32::MAX {
-                            sc.groups[k as usize].push(Hit {
-                                slot,
-                                cs,
-                                ce,
-                                bs,
-                                be,
-                            });
-                        }
-                    }
-                }
-            }
-        }
         let mut out = Vec::new();
         let ctx = Ctx {
             sentence_ends: &sc.sentence_ends,
@@ -529,7 +506,9 @@ impl Extractor {
             breaks: &sc.breaks,
             negation: c.negation,
         };
-        for (k, group) in sc.groups[..n].iter_mut().enumerate() {
+        for &rule in &sc.complete {
+            let rule = rule as usize;
+            let group = &mut sc.groups[rule];
             // By start, the longest word first at one start (交钱 before 交). Terms are short,
             // so the end order is nearly the start order: insertion sort is linear in practice.
             let key = |h: &Hit| (h.bs, std::cmp::Reverse(h.be));
@@ -540,18 +519,8 @@ impl Extractor {
                     m -= 1;
                 }
             }
-            let rule = sc.complete[k] as usize;
             let r = &c.rules[rule];
-            sc.all.clear();
-            sc.unless.clear();
-            for h in group.iter() {
-                if h.slot == UNLESS {
-                    sc.unless.push(h.cs);
-                } else {
-                    sc.all.push((h.slot, h.cs, h.ce, h.bs, h.be));
-                }
-            }
-            if let Some(f) = find_match(rule, r, &sc.all, &sc.unless, &ctx) {
+            if let Some(f) = find_match(rule, r, group, &sc.unless[rule], &ctx) {
                 out.push(f);
             }
         }
@@ -725,7 +694,7 @@ impl Ctx<'_> {
 fn find_match(
     rule: usize,
     r: &rules::Rule,
-    all: &[(u8, u32, u32, u32, u32)],
+    all: &[Hit],
     unless: &[u32],
     ctx: &Ctx,
 ) -> Option<Fired> {
@@ -733,7 +702,8 @@ fn find_match(
     let window = r.window as u32;
     let negatable = r.negatable && ctx.negation.is_some();
     let mut words = [(0u32, 0u32); 8];
-    for (a, &(slot_a, ca, ea, ba, bea)) in all.iter().enumerate() {
+    for (a, h) in all.iter().enumerate() {
+        let (slot_a, ca, ea, ba, bea) = (h.slot, h.cs, h.ce, h.bs, h.be);
         if r.ordered && slot_a != 0 {
             continue;
         }
@@ -746,7 +716,8 @@ fn find_match(
         let mut end = ea;
         let mut need: u8 = 1; // next slot for ordered rules
         let mut prev_end = ea;
-        for &(slot, s, e, bs, be) in &all[a + 1..] {
+        for h in &all[a + 1..] {
+            let (slot, s, e, bs, be) = (h.slot, h.cs, h.ce, h.bs, h.be);
             if mask == full {
                 break;
             }
@@ -795,6 +766,21 @@ impl rules::Rule {
     }
 }
 
+/// The Chinese characters that can begin an amount (一…九, 两, 十), as UTF-8 bytes.
+const AMOUNT_DIGITS_UTF8: [[u8; 3]; 11] = [
+    [0xe4, 0xb8, 0x80], // 一
+    [0xe4, 0xba, 0x8c], // 二
+    [0xe4, 0xb8, 0xa4], // 两
+    [0xe4, 0xb8, 0x89], // 三
+    [0xe5, 0x9b, 0x9b], // 四
+    [0xe4, 0xba, 0x94], // 五
+    [0xe5, 0x85, 0xad], // 六
+    [0xe4, 0xb8, 0x83], // 七
+    [0xe5, 0x85, 0xab], // 八
+    [0xe4, 0xb9, 0x9d], // 九
+    [0xe5, 0x8d, 0x81], // 十
+];
+
 /// Characters after a fee cue searched for the start of an amount.
 const FEE_CUE_REACH: usize = 13;
 
@@ -809,10 +795,10 @@ fn amount_start_after(text: &str, from: usize) -> Option<(usize, usize)> {
         let &lead = bytes.get(at)?;
         let can_begin = match lead {
             b'0'..=b'9' => true,
-            0xe4 | 0xe5 => text[at..]
-                .chars()
-                .next()
-                .is_some_and(|c| chinese_digit(c).is_some() || c == '十'),
+            // Compared as UTF-8 bytes: no decoding of the many other characters led by E4, E5.
+            0xe4 | 0xe5 => bytes
+                .get(at..at + 3)
+                .is_some_and(|c| AMOUNT_DIGITS_UTF8.iter().any(|d| d == c)),
             _ => false,
         };
         if can_begin {
@@ -921,6 +907,18 @@ mod tests {
     fn embedded_rules_compile() {
         let e = Extractor::from_toml(EMBEDDED_RULES).unwrap();
         assert!(e.rule_count() > 20);
+    }
+
+    #[test]
+    fn amount_digits_are_the_chinese_digits() {
+        let listed: Vec<char> = AMOUNT_DIGITS_UTF8
+            .iter()
+            .map(|b| std::str::from_utf8(b).unwrap().chars().next().unwrap())
+            .collect();
+        for c in '\u{4000}'..='\u{5fff}' {
+            let digit = chinese_digit(c).is_some() || c == '十';
+            assert_eq!(listed.contains(&c), digit, "{c}");
+        }
     }
 
     #[test]

@@ -255,10 +255,13 @@ pub(crate) enum TermUse {
 pub(crate) struct Compiled {
     /// Every term, one DFA, scanned by hand (overlapping, all matches at each end).
     pub ac: aho_corasick::dfa::DFA,
-    /// Per pattern id, its uses.
+    /// Per pattern id, its uses other than by rules (name finder, fee, sentence ends …).
     pub uses: Vec<Vec<TermUse>>,
-    /// Per pattern id, whether some rule uses it.
-    pub has_rule_use: Vec<bool>,
+    /// The uses by rules of every pattern, one after the other: pattern `p`'s are
+    /// `rule_uses[rule_uses_from[p]..rule_uses_from[p + 1]]` (one flat table: this is read at
+    /// every term found).
+    pub rule_uses: Vec<(u32, Role)>,
+    pub rule_uses_from: Vec<u32>,
     /// Per pattern id, its length in characters.
     pub pattern_chars: Vec<u32>,
     /// Negation guard windows (characters); `None` when the file has no `[negation]`.
@@ -530,11 +533,21 @@ pub(crate) fn compile(src: &str) -> Result<Compiled, RulesError> {
         .iter()
         .map(|p| p.chars().count() as u32)
         .collect();
-    let has_rule_use = b
-        .uses
-        .iter()
-        .map(|u| u.iter().any(|x| matches!(x, TermUse::Rule { .. })))
-        .collect();
+    let mut rule_uses = Vec::new();
+    let mut rule_uses_from = Vec::with_capacity(b.uses.len() + 1);
+    let mut uses = Vec::with_capacity(b.uses.len());
+    for pattern_uses in &b.uses {
+        rule_uses_from.push(rule_uses.len() as u32);
+        let mut other = Vec::new();
+        for u in pattern_uses {
+            match *u {
+                TermUse::Rule { rule, role } => rule_uses.push((rule, role)),
+                _ => other.push(*u),
+            }
+        }
+        uses.push(other);
+    }
+    rule_uses_from.push(rule_uses.len() as u32);
     let ac = aho_corasick::dfa::DFA::builder()
         .match_kind(MatchKind::Standard)
         .ascii_case_insensitive(true)
@@ -597,8 +610,9 @@ pub(crate) fn compile(src: &str) -> Result<Compiled, RulesError> {
         .map_err(|e| RulesError::Automaton(e.to_string()))?;
     Ok(Compiled {
         ac,
-        uses: b.uses,
-        has_rule_use,
+        uses,
+        rule_uses,
+        rule_uses_from,
         pattern_chars,
         negation,
         official_ac,
