@@ -176,11 +176,16 @@ fn http_intake_is_durable_and_idempotent() {
             .unwrap();
         assert_eq!(case["case"]["id"], case_id);
         assert_eq!(case["reports"].as_array().unwrap().len(), 1);
-        assert!(case["events"]
+        // The event shows the report's decisions, which are stored once, on the report's row.
+        let received = case["events"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|e| e["kind"] == "report.received"));
+            .find(|e| e["kind"] == "report.received")
+            .expect("a report.received event");
+        assert!(received["data"]["locus"].is_object(), "{received}");
+        assert!(received["data"]["routing"]["reasons"].is_array(), "{received}");
+        assert!(received["data"]["extraction"].is_object(), "{received}");
         let resp = client
             .get(server.url("/api/v1/reports/999999"))
             .bearer_auth(&token)
