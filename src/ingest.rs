@@ -396,6 +396,7 @@ async fn writer(
             }
         }
         let in_flight = committing.as_ref().map(|c| c.decided.clone());
+        let deciding = std::time::Instant::now();
         let decided = match conflicts.refresh(&store).await {
             Ok(()) => {
                 decide_batch(
@@ -409,8 +410,10 @@ async fn writer(
             }
             Err(e) => Err(e),
         };
+        let decide_ms = deciding.elapsed().as_secs_f64() * 1e3;
         // The batch before must be committed before this one's transaction starts: this one may
         // join its cases and answer with its reports.
+        let waiting = std::time::Instant::now();
         let before = match committing.take() {
             Some(c) => c.settle(&store, &dedup).await,
             None => Ok(HashMap::new()),
@@ -425,6 +428,12 @@ async fn writer(
                 continue;
             }
         };
+        tracing::debug!(
+            size = batch.len(),
+            decide_ms,
+            wait_for_commit_before_ms = waiting.elapsed().as_secs_f64() * 1e3,
+            "batch decided"
+        );
         let decided = Arc::new(decided);
         committing = Some(Committing {
             decided: decided.clone(),
@@ -489,10 +498,16 @@ async fn commit(
     before: HashMap<i64, StoredReport>,
     committed: Arc<Notify>,
 ) -> Result<HashMap<i64, StoredReport>, NotStored> {
+    let started = std::time::Instant::now();
     let stored = match store.commit_batch(&decided.items).await {
         Ok(stored) => stored,
         Err(error) => return Err(NotStored { error, batch }),
     };
+    tracing::debug!(
+        size = stored.len(),
+        commit_ms = started.elapsed().as_secs_f64() * 1e3,
+        "batch committed"
+    );
     committed.notify_one();
     let acks = acks_for(&decided.slots, &stored, &before);
     for (q, ack) in batch.into_iter().zip(acks) {

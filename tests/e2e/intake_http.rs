@@ -184,7 +184,10 @@ fn http_intake_is_durable_and_idempotent() {
             .find(|e| e["kind"] == "report.received")
             .expect("a report.received event");
         assert!(received["data"]["locus"].is_object(), "{received}");
-        assert!(received["data"]["routing"]["reasons"].is_array(), "{received}");
+        assert!(
+            received["data"]["routing"]["reasons"].is_array(),
+            "{received}"
+        );
         assert!(received["data"]["extraction"].is_object(), "{received}");
         let resp = client
             .get(server.url("/api/v1/reports/999999"))
