@@ -100,7 +100,7 @@ impl CallLog {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let subject =
-            (self.subject_name.is_some() || self.subject_kind.is_some()).then(|| SubjectWire {
+            (self.subject_name.is_some() || self.subject_kind.is_some()).then_some(SubjectWire {
                 name: self.subject_name,
                 kind: self.subject_kind,
                 address: None,

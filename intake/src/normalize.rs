@@ -359,7 +359,7 @@ pub fn parse_phone(raw: &str) -> Option<Phone> {
     }
     if s.contains('*') {
         let ok = s.chars().all(|c| c.is_ascii_digit() || c == '*') && (7..=15).contains(&s.len());
-        return ok.then(|| Phone::Masked(s));
+        return ok.then_some(Phone::Masked(s));
     }
     let digits = s.strip_prefix('+').unwrap_or(&s);
     if !digits.chars().all(|c| c.is_ascii_digit()) {

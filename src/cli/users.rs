@@ -56,7 +56,7 @@ pub enum TokenCommand {
 
 async fn open_store(config: &Config) -> anyhow::Result<Store> {
     std::fs::create_dir_all(&config.data_dir)?;
-    Store::open(&config).await
+    Store::open(config).await
 }
 
 /// Runs a user command.

@@ -256,7 +256,7 @@ pub(crate) async fn enqueue(
         return Ok(());
     }
     let outcome = if kind == "case.reply" {
-        outcome(&mut **tx, case_id, seq).await?
+        outcome(tx, case_id, seq).await?
     } else {
         Outcome::default()
     };

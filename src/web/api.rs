@@ -807,7 +807,7 @@ pub(super) async fn preview_value(
             phone: body.phone,
             ..Default::default()
         }),
-        subject: (body.subject_name.is_some() || body.subject_kind.is_some()).then(|| {
+        subject: (body.subject_name.is_some() || body.subject_kind.is_some()).then_some({
             intake::SubjectWire {
                 name: body.subject_name,
                 kind: body.subject_kind,

@@ -247,10 +247,10 @@ impl Gazetteer {
                     county_children.entry(p).or_default().push(i);
                 }
             }
-            if d.level == Level::Township || names::is_placeholder(&d.name) {
+            if d.level == Level::Township || names::is_placeholder(d.name) {
                 continue;
             }
-            let full_form = if names::is_weak_full(&d.name) {
+            let full_form = if names::is_weak_full(d.name) {
                 NameForm::Weak
             } else {
                 NameForm::Full

@@ -725,14 +725,14 @@ pub(crate) fn locate(
             let sub: Vec<usize> = group
                 .iter()
                 .copied()
-                .filter(|&i| within(&g.division(scored[i].0).code, p))
+                .filter(|&i| within(g.division(scored[i].0).code, p))
                 .collect();
             if !sub.is_empty() && sub.len() < group.len() {
                 let names: Vec<String> = group.iter().map(|&i| g.short_path(scored[i].0)).collect();
                 let region = g
                     .lookup(p)
                     .map(|d| {
-                        g.path_name(g.index_of(&d.code).unwrap_or(0))
+                        g.path_name(g.index_of(d.code).unwrap_or(0))
                             .replace(' ', "")
                     })
                     .unwrap_or_default();
@@ -750,7 +750,7 @@ pub(crate) fn locate(
             let sub: Vec<usize> = group
                 .iter()
                 .copied()
-                .filter(|&i| within(&g.division(scored[i].0).code, h))
+                .filter(|&i| within(g.division(scored[i].0).code, h))
                 .collect();
             if !sub.is_empty() && sub.len() < group.len() {
                 reasons.push(format!("候选仍不唯一，按本地辖区（{h}）取舍"));

@@ -75,7 +75,7 @@ pub fn county_place(g: &Gazetteer, county: u32) -> String {
     if d.name.ends_with('区') {
         if let Some(p) = d.parent {
             let pd = g.division(p);
-            if names::is_placeholder(&pd.name) {
+            if names::is_placeholder(pd.name) {
                 if let Some(pp) = pd.parent {
                     return format!("{}{}", g.division(pp).name, d.name);
                 }
@@ -101,7 +101,7 @@ pub fn police_body(g: &Gazetteer, county: u32) -> String {
             let short = if short.chars().count() >= 2 {
                 short
             } else {
-                &d.name
+                d.name
             };
             return format!("{u}公安局{short}分局");
         }
