@@ -495,6 +495,14 @@ pub fn find_identity_numbers(text: &str) -> IdentityNumbers {
 mod tests {
     use super::*;
 
+    /// xorshift64 (13, 7, 17): the randomized tests' seeded generator; returns the new state.
+    fn xorshift(seed: &mut u64) -> u64 {
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 7;
+        *seed ^= *seed << 17;
+        *seed
+    }
+
     #[test]
     fn full_width_and_invisible_characters_fold() {
         assert_eq!(normalize_text("ＡＢＣ１２３\u{200b}\u{feff}x"), "ABC123x");
@@ -588,10 +596,7 @@ mod tests {
         for _ in 0..2000 {
             let mut t = String::new();
             for _ in 0..(seed % 12) {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                t.push(pool[(seed % pool.len() as u64) as usize]);
+                t.push(pool[(xorshift(&mut seed) % pool.len() as u64) as usize]);
             }
             seed = seed.wrapping_add(1);
             assert_eq!(fold_width_and_space(&t), fold_reference(&t), "{t:?}");
@@ -658,12 +663,7 @@ mod tests {
             "后",
         ];
         let mut seed = 0x1234_5678_9abc_def0_u64;
-        let mut next = |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut next = |n: usize| (xorshift(&mut seed) % n as u64) as usize;
         for _ in 0..300 {
             let mut t = String::new();
             for _ in 0..next(8) {

@@ -540,13 +540,8 @@ mod tests {
                 "某某某某某某某",
             ])
             .collect();
-        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut rng = crate::test_rng::TestRng::new(0x9e37_79b9_7f4a_7c15_u64);
+        let mut next = |n: usize| rng.below(n);
         let mut cues = Cues::default();
         for round in 0..500 {
             let text: String = (0..next(40)).map(|_| pieces[next(pieces.len())]).collect();
@@ -580,13 +575,8 @@ mod tests {
                 "市场",
             ])
             .collect();
-        let mut seed = 0x0123_4567_89ab_cdef_u64;
-        let mut next = |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut rng = crate::test_rng::TestRng::new(0x0123_4567_89ab_cdef_u64);
+        let mut next = |n: usize| rng.below(n);
         let (mut with_names, mut alone, mut raw) = (Cues::default(), Cues::default(), Vec::new());
         for _ in 0..300 {
             let text: String = (0..next(30)).map(|_| pieces[next(pieces.len())]).collect();

@@ -23,6 +23,8 @@ mod names;
 mod phone;
 mod referral;
 mod routing;
+#[cfg(test)]
+mod test_rng;
 mod zones;
 
 pub use config::{Contacts, TriageConfig, ZoneConfig};

@@ -882,13 +882,8 @@ mod tests {
 
     #[test]
     fn neighbour_walks_agree_with_binary_search() {
-        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut rng = crate::test_rng::TestRng::new(0x2545_f491_4f6c_dd1d);
+        let mut next = |n: u64| rng.below(n as usize) as u64;
         for _ in 0..200 {
             // Spans (start, end) sorted by end, as the automaton reports them.
             let mut spans: Vec<(u32, u32)> = (0..next(30))
